@@ -1,0 +1,63 @@
+# Decorum: every entry point sets up what it needs (venv, Python packages, CDK CLI) first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+MODEL_DIR ?= build/model
+PROFILE ?= quick
+export PYTHONUNBUFFERED := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+
+.PHONY: setup demo run model model-full test test-slow bench lint synth deploy clean
+
+$(STAMP): requirements.txt handlers/inference/requirements.txt handlers/slack/requirements.txt package.json
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# torch first, pinned: the CPU build on disk; a looser spec pulls multi-GB CUDA wheels.
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -r requirements.txt
+	npm install --no-audit --no-fund --silent
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+$(MODEL_DIR)/model.onnx: | $(STAMP)
+	$(PY) -m model_build build --config model_build/configs/$(PROFILE).toml --out $(MODEL_DIR)
+
+## The main job: build the quick model if none is cached, then run the whole bot offline and check it.
+demo: $(STAMP) $(MODEL_DIR)/model.onnx
+	$(PY) -m local demo --model-dir $(MODEL_DIR)
+
+## The same stack left running, with a page to post messages and react by hand.
+run: $(STAMP) $(MODEL_DIR)/model.onnx
+	$(PY) -m local run --model-dir $(MODEL_DIR)
+
+## Build (or rebuild) the model: `make model PROFILE=full` for the best-quality profile.
+model: $(STAMP)
+	$(PY) -m model_build build --config model_build/configs/$(PROFILE).toml --out $(MODEL_DIR)
+
+model-full:
+	$(MAKE) model PROFILE=full MODEL_DIR=build/model-full
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+bench: $(STAMP) $(MODEL_DIR)/model.onnx
+	$(PY) -m bench --model-dir $(MODEL_DIR)
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check . || true
+
+synth: $(STAMP)
+	npx cdk synth --quiet
+
+deploy: $(STAMP)
+	npx cdk deploy --all
+
+clean:
+	rm -rf build cdk.out .cache

@@ -1,0 +1,1 @@
+"""The SageMaker serving container: the ONNX toxicity model behind /ping and /invocations."""

@@ -1,0 +1,144 @@
+"""The toxicity model as the serving container runs it: tokenizers + onnxruntime + numpy, nothing else.
+
+- One message is run alone and unpadded (padding a 26-token tweet to 128 would cost 4x).
+- A list is sorted by length and padded per mini-batch, so similar lengths share a batch.
+- Long text (over the model's max_length tokens) is either cut (`truncate`) or split into
+  overlapping windows whose scores are combined by taking the max per label (`window`, the
+  default: an insult at the end of a long message still counts). At most `max_windows` windows
+  are scored per text; beyond that the text is cut.
+- Empty or whitespace-only text scores 0 for every label without running the model.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import onnxruntime as ort
+from tokenizers import Tokenizer
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    intra_op_threads: int = 0  # 0: one per CPU the process may use
+    batch_size: int = 32
+    long_text: Literal["window", "truncate"] = "window"
+    max_windows: int = 64
+    window_overlap: int = 32  # tokens shared by neighbouring windows
+
+    def __post_init__(self) -> None:
+        if self.long_text not in ("window", "truncate"):
+            raise ValueError("long_text must be 'window' or 'truncate'")
+        if self.batch_size < 1 or self.max_windows < 1 or self.intra_op_threads < 0:
+            raise ValueError("batch_size and max_windows must be >= 1, intra_op_threads >= 0")
+
+    @classmethod
+    def from_env(cls, **overrides) -> ModelSettings:
+        env = {
+            "intra_op_threads": int(os.environ.get("DECORUM_INTRA_OP_THREADS", "0")),
+            "batch_size": int(os.environ.get("DECORUM_BATCH_SIZE", "32")),
+            "long_text": os.environ.get("DECORUM_LONG_TEXT", "window"),
+            "max_windows": int(os.environ.get("DECORUM_MAX_WINDOWS", "64")),
+        }
+        env.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**env)
+
+
+def _usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+class ToxicityModel:
+    def __init__(self, model_dir: str | Path, settings: ModelSettings | None = None):
+        model_dir = Path(model_dir)
+        self.settings = settings or ModelSettings()
+        missing = [n for n in ("model.onnx", "tokenizer.json", "decorum.json") if not (model_dir / n).is_file()]
+        if missing:
+            raise FileNotFoundError(f"model directory {model_dir} lacks {missing}")
+        manifest = json.loads((model_dir / "decorum.json").read_text())
+        self.version: str = manifest["version"]
+        self.labels: list[str] = list(manifest["labels"])
+        self.thresholds = np.array([manifest["thresholds"][label] for label in self.labels], dtype=np.float32)
+        self.max_length: int = int(manifest["max_length"])
+
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.no_truncation()  # long text is cut or windowed below, on ids
+        bos_eos = self.tokenizer.encode("").ids
+        self._bos, self._eos = bos_eos[:1], bos_eos[1:]
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = self.settings.intra_op_threads or _usable_cpus()
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(model_dir / "model.onnx"), options, providers=["CPUExecutionProvider"])
+        self._output = manifest.get("output", "probabilities")
+
+    # ------------------------------------------------------------------------------- tokenizing
+
+    def _sequences(self, ids: list[int]) -> list[list[int]]:
+        """Model-sized id sequences for one text: itself, its head, or overlapping windows."""
+        if len(ids) <= self.max_length:
+            return [ids]
+        body = ids[len(self._bos) : len(ids) - len(self._eos)]
+        room = self.max_length - len(self._bos) - len(self._eos)
+        if self.settings.long_text == "truncate":
+            return [self._bos + body[:room] + self._eos]
+        step = max(1, room - self.settings.window_overlap)
+        starts = range(0, max(1, len(body) - self.settings.window_overlap), step)
+        return [self._bos + body[s : s + room] + self._eos for s in list(starts)[: self.settings.max_windows]]
+
+    # ------------------------------------------------------------------------------- inference
+
+    def _run(self, batch: list[list[int]]) -> np.ndarray:
+        width = max(len(s) for s in batch)
+        ids = np.zeros((len(batch), width), dtype=np.int64)
+        mask = np.zeros((len(batch), width), dtype=np.int64)
+        for i, seq in enumerate(batch):
+            ids[i, : len(seq)] = seq
+            mask[i, : len(seq)] = 1
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        return self.session.run([self._output], feed)[0]
+
+    def scores(self, texts: list[str]) -> np.ndarray:
+        """Probabilities [len(texts), labels]."""
+        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        todo = [i for i, t in enumerate(texts) if t.strip()]
+        if not todo:
+            return out
+        # Lone surrogates (valid in JSON, not in UTF-8) would make the tokenizer raise.
+        clean = [texts[i].encode("utf-8", "replace").decode("utf-8") for i in todo]
+        encodings = self.tokenizer.encode_batch(clean) if len(clean) > 1 else [self.tokenizer.encode(clean[0])]
+        owners, sequences = [], []
+        for row, encoding in zip(todo, encodings, strict=True):
+            for seq in self._sequences(encoding.ids):
+                owners.append(row)
+                sequences.append(seq)
+        if len(sequences) == 1:
+            out[owners[0]] = self._run(sequences)[0]
+            return out
+        order = np.argsort([len(s) for s in sequences], kind="stable")
+        probabilities = np.empty((len(sequences), len(self.labels)), dtype=np.float32)
+        size = self.settings.batch_size
+        for start in range(0, len(order), size):
+            index = order[start : start + size]
+            probabilities[index] = self._run([sequences[i] for i in index])
+        np.maximum.at(out, np.asarray(owners), probabilities)
+        return out
+
+    def classify(self, texts: list[str], return_all_scores: bool = True) -> list[dict]:
+        results = []
+        for row in self.scores(texts):
+            flagged = [label for label, p, t in zip(self.labels, row, self.thresholds, strict=True) if p >= t]
+            scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
+            if not return_all_scores:
+                scores = {label: scores[label] for label in flagged}
+            results.append({"scores": scores, "flagged": flagged})
+        return results

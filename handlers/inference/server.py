@@ -1,0 +1,177 @@
+"""SageMaker's container contract over the standard library's HTTP server.
+
+- `GET /ping`: 200 once the model is loaded (it is loaded before the port opens).
+- `POST /invocations`: `{"inputs": "text" | ["t1", ...], "parameters": {"return_all_scores": bool}}`.
+- `POST /endpoints/<name>/invocations`: the SageMaker runtime API's path, so boto3's
+  `sagemaker-runtime` client can talk to this server unchanged when run locally; model errors there
+  come back as SageMaker's `ModelError` (HTTP 424) like the real service.
+
+Bad input gets a 4xx with a JSON error; nothing a client sends makes a 500 or stops the server.
+Request logs carry sizes, statuses and timings, never the text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from handlers.inference.model import ToxicityModel
+
+log = logging.getLogger("decorum.inference")
+RUNTIME_PATH = re.compile(r"^/endpoints/[A-Za-z0-9\-]{1,63}/invocations$")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_body_bytes: int = 1_000_000
+    max_inputs: int = 256
+
+
+class RequestError(Exception):
+    def __init__(self, status: HTTPStatus, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def parse_request(body: bytes, content_type: str, limits: Limits) -> tuple[list[str], bool]:
+    """Validates an /invocations body; returns (texts, return_all_scores)."""
+    if content_type.split(";")[0].strip().lower() != "application/json":
+        raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
+    try:
+        payload = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"body is not valid JSON: {exc.__class__.__name__}") from None
+    if not isinstance(payload, dict) or "inputs" not in payload:
+        raise RequestError(HTTPStatus.BAD_REQUEST, 'body must be an object with "inputs"')
+    inputs = payload["inputs"]
+    if isinstance(inputs, str):
+        texts = [inputs]
+    elif isinstance(inputs, list) and inputs and all(isinstance(t, str) for t in inputs):
+        texts = inputs
+    else:
+        raise RequestError(HTTPStatus.BAD_REQUEST, '"inputs" must be a string or a non-empty list of strings')
+    if len(texts) > limits.max_inputs:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"at most {limits.max_inputs} inputs per request")
+    parameters = payload.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise RequestError(HTTPStatus.BAD_REQUEST, '"parameters" must be an object')
+    unknown = set(parameters) - {"return_all_scores"}
+    if unknown:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"unknown parameter(s): {sorted(unknown)}")
+    return_all = parameters.get("return_all_scores", True)
+    if not isinstance(return_all, bool):
+        raise RequestError(HTTPStatus.BAD_REQUEST, '"return_all_scores" must be true or false')
+    return texts, return_all
+
+
+class InferenceServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], model: ToxicityModel, limits: Limits | None = None,
+                 handler_class: type[BaseHTTPRequestHandler] | None = None):
+        super().__init__(address, handler_class or InferenceHandler)
+        self.model = model
+        self.limits = limits or Limits()
+
+    def invoke(self, body: bytes, content_type: str) -> dict:
+        texts, return_all = parse_request(body, content_type, self.limits)
+        return {"model_version": self.model.version, "results": self.model.classify(texts, return_all)}
+
+
+class InferenceHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: no TCP handshake per message
+    server: InferenceServer
+    error_content_type = "application/json"
+    error_message_format = '{"error": "%(message)s"}'
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
+        pass  # access lines go through `_log` (no paths with user data, no text)
+
+    def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
+        body = json.dumps(payload, separators=(",", ":")).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _log(self, status: int, started: float, inputs: int = 0) -> None:
+        log.info(json.dumps({"path": self.path.split("?")[0][:64], "status": status, "inputs": inputs,
+                             "ms": round((time.perf_counter() - started) * 1e3, 3)}))
+
+    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        started = time.perf_counter()
+        if self.path == "/ping":
+            self._send(200, {"status": "ok", "model_version": self.server.model.version})
+        else:
+            self._send(404, {"error": "not found"})
+        self._log(200 if self.path == "/ping" else 404, started)
+
+    def do_POST(self) -> None:  # noqa: N802
+        started = time.perf_counter()
+        runtime_api = bool(RUNTIME_PATH.match(self.path))
+        if self.path != "/invocations" and not runtime_api:
+            self._discard_body()
+            self._send(404, {"error": "not found"})
+            return self._log(404, started)
+        try:
+            body = self._read_body()
+            response = self.server.invoke(body, self.headers.get("Content-Type", ""))
+        except RequestError as exc:
+            self._error(exc.status, exc.message, runtime_api)
+            return self._log(exc.status, started)
+        except Exception:  # noqa: BLE001 - a bug must answer 500, not kill the connection
+            log.exception("inference failed")
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", runtime_api)
+            return self._log(500, started)
+        self._send(200, response, {"X-Amzn-Invoked-Production-Variant": "local"} if runtime_api else None)
+        self._log(200, started, len(response["results"]))
+
+    def do_PUT(self) -> None:  # noqa: N802
+        self._discard_body()
+        self._send(405, {"error": "method not allowed"})
+
+    do_DELETE = do_PATCH = do_PUT  # noqa: N815
+
+    def _error(self, status: int, message: str, runtime_api: bool) -> None:
+        if runtime_api:  # what the SageMaker runtime service answers when a container fails a request
+            self._send(424, {"message": message, "OriginalStatusCode": int(status)},
+                       {"x-amzn-ErrorType": "ModelError:"})
+        else:
+            self._send(status, {"error": message})
+
+    def _read_body(self) -> bytes:
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.LENGTH_REQUIRED, "Content-Length is required")
+        try:
+            size = int(length)
+        except ValueError:
+            self.close_connection = True
+            raise RequestError(HTTPStatus.BAD_REQUEST, "invalid Content-Length") from None
+        if size > self.server.limits.max_body_bytes:
+            self.close_connection = True  # do not read a body we refuse
+            raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                               f"body over {self.server.limits.max_body_bytes} bytes")
+        return self.rfile.read(size)
+
+    def _discard_body(self) -> None:
+        length = self.headers.get("Content-Length", "0")
+        if length.isdigit() and int(length) <= self.server.limits.max_body_bytes:
+            self.rfile.read(int(length))
+        else:
+            self.close_connection = True
+
+
+def serve(model: ToxicityModel, host: str, port: int, limits: Limits | None = None) -> InferenceServer:
+    """Binds the server (port 0: a free port) and returns it; call serve_forever() to run."""
+    return InferenceServer((host, port), model, limits)

@@ -1,0 +1,43 @@
+"""Builds the Bolt app and its collaborators from one BotConfig; shared by every entry point."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+
+from handlers.slack.checker import ReactionChecker
+from handlers.slack.classifier import EndpointClassifier
+from handlers.slack.config import BotConfig, SlackCredentials
+from handlers.slack.ledger import ReplyLedger
+from handlers.slack.listeners import register_listeners
+
+
+def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
+    # 429: wait out Retry-After (slack_sdk reads the header); dropped connections: retry once.
+    return WebClient(
+        token=credentials.bot_token,
+        base_url=config.slack_api_url,
+        timeout=10,
+        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=1)],
+    )
+
+
+def create_app(config: BotConfig, credentials: SlackCredentials, checker: ReactionChecker | None = None) -> App:
+    checker = checker or ReactionChecker(
+        config,
+        ReplyLedger(config.ledger_table, config.lease_seconds, config.ledger_ttl_days,
+                    endpoint_url=config.dynamodb_endpoint_url),
+        EndpointClassifier(config),
+    )
+    app = App(
+        signing_secret=credentials.signing_secret,
+        client=web_client(config, credentials),
+        process_before_response=True,  # on Lambda nothing may run after the response is returned
+        token_verification_enabled=False,  # auth.test on the first request, not at import (cold start)
+        logger=logging.getLogger("decorum.slack.bolt"),
+    )
+    register_listeners(app, checker, config.trigger_emojis)
+    return app

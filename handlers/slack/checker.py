@@ -1,0 +1,183 @@
+"""One reaction's check: claim the message, fetch it, classify it, reply once, record the outcome.
+
+Kept free of Bolt so it can be driven directly; listeners.py adapts Bolt's arguments to it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from handlers.slack import replies
+from handlers.slack.classifier import ClassificationError, EndpointClassifier
+from handlers.slack.config import BotConfig
+from handlers.slack.ledger import FAILED_OUTCOME, ReplyLedger
+
+log = Logger(service="decorum-slack", child=True)
+NAMESPACE = "Decorum"
+
+
+@dataclass(frozen=True)
+class Reaction:
+    channel: str
+    message_ts: str
+    event_id: str
+    user: str
+    emoji: str
+    reacted_at: float  # the reaction's event_ts, seconds since the epoch
+
+    @classmethod
+    def from_event(cls, event: dict, body: dict) -> Reaction:
+        item = event.get("item") or {}
+        return cls(
+            channel=item.get("channel", ""),
+            message_ts=item.get("ts", ""),
+            event_id=body.get("event_id", ""),
+            user=event.get("user", ""),
+            emoji=event.get("reaction", ""),
+            reacted_at=float(event.get("event_ts") or body.get("event_time") or time.time()),
+        )
+
+
+@dataclass
+class CheckResult:
+    outcome: str
+    reply_ts: str | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class ReactionChecker:
+    def __init__(self, config: BotConfig, ledger: ReplyLedger, classifier: EndpointClassifier):
+        self.config, self.ledger, self.classifier = config, ledger, classifier
+
+    def check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None) -> CheckResult:
+        metrics = EphemeralMetrics(namespace=NAMESPACE, service="slack-bot")
+        try:
+            result = self._check(reaction, client, bot_user_id, metrics)
+        except Exception:
+            metrics.add_metric(name="CheckErrors", unit=MetricUnit.Count, value=1)
+            raise
+        finally:
+            metrics.flush_metrics()
+        return result
+
+    def _check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None,
+               metrics: EphemeralMetrics) -> CheckResult:
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+
+        def lap(name: str, since: float) -> float:
+            now = time.perf_counter()
+            timings[name] = round((now - since) * 1e3, 2)
+            return now
+
+        claim = self.ledger.claim(reaction.channel, reaction.message_ts, reaction.event_id)
+        mark = lap("claim", started)
+        context = {"channel": reaction.channel, "message_ts": reaction.message_ts, "event_id": reaction.event_id}
+        if not claim.acquired:
+            metrics.add_metric(name="DuplicatesSuppressed", unit=MetricUnit.Count, value=1)
+            log.info("duplicate suppressed", extra={**context, "reason": claim.reason})
+            return CheckResult(f"duplicate:{claim.reason}", timings_ms=timings)
+        try:
+            message = fetch_message(client, reaction.channel, reaction.message_ts)
+            mark = lap("fetch", mark)
+            thread_ts = (message or {}).get("thread_ts") or reaction.message_ts
+            if claim.reason == "takeover":
+                # An earlier attempt died; it may have died after replying.
+                earlier = find_own_reply(client, reaction.channel, thread_ts, reaction.message_ts)
+                if earlier:
+                    self.ledger.complete(claim, "replied", earlier)
+                    log.info("earlier reply found on takeover", extra=context)
+                    return CheckResult("already_replied", earlier, timings)
+
+            if message is not None and is_own_message(message, bot_user_id):
+                self.ledger.complete(claim, "ignored_own_message")
+                return CheckResult("ignored_own_message", timings_ms=timings)
+            text = (message or {}).get("text", "")
+            if not text.strip():
+                outcome, (fallback, blocks), model_version = "nothing_to_check", replies.notice_reply(
+                    replies.NOTHING_TO_CHECK), None
+            else:
+                try:
+                    verdict = self.classifier.classify(text)
+                    mark = lap("classify", mark)
+                    metrics.add_metric(name="EndpointLatency", unit=MetricUnit.Milliseconds, value=verdict.latency_ms)
+                    metrics.add_metric(name="VerdictFlagged" if verdict.toxic else "VerdictClean",
+                                       unit=MetricUnit.Count, value=1)
+                    outcome, (fallback, blocks) = ("flagged" if verdict.toxic else "clean"), replies.verdict_reply(verdict)
+                    model_version = verdict.model_version
+                except ClassificationError as exc:
+                    mark = lap("classify", mark)
+                    metrics.add_metric(name="CheckFailures", unit=MetricUnit.Count, value=1)
+                    log.warning("classification failed", extra={**context, "reason": exc.reason})
+                    outcome, (fallback, blocks), model_version = FAILED_OUTCOME, replies.notice_reply(
+                        replies.CHECK_FAILED), None
+
+            reply_ts = self._reply(client, reaction, thread_ts, fallback, blocks,
+                                   {"message_ts": reaction.message_ts, "outcome": outcome,
+                                    "model_version": model_version or "", "timings_ms": timings})
+            lap("reply", mark)
+        except Exception:
+            self.ledger.release(claim)  # let the retry proceed at once instead of after the lease
+            raise
+        self.ledger.complete(claim, outcome, reply_ts)
+        latency_ms = (time.time() - reaction.reacted_at) * 1e3
+        metrics.add_metric(name="ReactionToReplyLatency", unit=MetricUnit.Milliseconds, value=max(0.0, latency_ms))
+        timings["total"] = round((time.perf_counter() - started) * 1e3, 2)
+        log.info("replied", extra={**context, "outcome": outcome, "timings_ms": timings})
+        return CheckResult(outcome, reply_ts, timings)
+
+    def _reply(self, client: WebClient, reaction: Reaction, thread_ts: str, fallback: str, blocks: list[dict],
+               payload: dict) -> str | None:
+        if self.config.reply_mode == "ephemeral":
+            client.chat_postEphemeral(channel=reaction.channel, user=reaction.user, thread_ts=thread_ts,
+                                      text=fallback, blocks=blocks)
+            return None
+        response = client.chat_postMessage(
+            channel=reaction.channel, thread_ts=thread_ts, text=fallback, blocks=blocks, unfurl_links=False,
+            metadata={"event_type": replies.METADATA_EVENT_TYPE, "event_payload": payload},
+        )
+        return response.get("ts")
+
+
+def fetch_message(client: WebClient, channel: str, ts: str) -> dict | None:
+    """The reacted-to message: top-level via history, a thread reply via replies; None if gone."""
+    history = client.conversations_history(channel=channel, latest=ts, inclusive=True, limit=1)
+    for message in history.get("messages") or []:
+        if message.get("ts") == ts:
+            return None if message.get("subtype") == "tombstone" else message
+    try:
+        # The parent always comes first; the window [ts, ts] then holds the reply itself.
+        thread = client.conversations_replies(channel=channel, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2)
+    except SlackApiError as exc:
+        if exc.response.get("error") in ("thread_not_found", "message_not_found"):
+            return None
+        raise
+    for message in thread.get("messages") or []:
+        if message.get("ts") == ts:
+            return None if message.get("subtype") == "tombstone" else message
+    return None
+
+
+def find_own_reply(client: WebClient, channel: str, thread_ts: str, message_ts: str) -> str | None:
+    try:
+        thread = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+    except SlackApiError:
+        return None
+    for message in thread.get("messages") or []:
+        metadata = message.get("metadata") or {}
+        if (metadata.get("event_type") == replies.METADATA_EVENT_TYPE
+                and (metadata.get("event_payload") or {}).get("message_ts") == message_ts):
+            return message.get("ts")
+    return None
+
+
+def is_own_message(message: dict, bot_user_id: str | None) -> bool:
+    if bot_user_id and message.get("user") == bot_user_id:
+        return True
+    return (message.get("metadata") or {}).get("event_type") == replies.METADATA_EVENT_TYPE

@@ -1,0 +1,63 @@
+"""Serves the Bolt app over plain HTTP for local runs (`python -m handlers.slack serve`).
+
+A threading server (Bolt's own development server handles one request at a time): Slack sends
+events concurrently and each must be acked within 3 s. Lazy listeners run on Bolt's thread pool.
+"""
+
+from __future__ import annotations
+
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from slack_bolt import App, BoltRequest
+
+MAX_BODY_BYTES = 1_000_000  # Slack's event payloads are a few KB
+
+
+class BoltHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], app: App, path: str = "/slack/events"):
+        super().__init__(address, _Handler)
+        self.app, self.path = app, path
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: BoltHTTPServer
+
+    def log_message(self, format: str, *args) -> None:  # noqa: A002
+        pass  # Bolt and the checker log what matters, without payloads
+
+    def _reply(self, status: int, body: str, headers: dict | None = None) -> None:
+        data = body.encode()
+        self.send_response(status)
+        for name, values in (headers or {}).items():
+            for value in values if isinstance(values, list) else [values]:
+                if name.lower() != "content-length":
+                    self.send_header(name, value)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._reply(200 if self.path == "/health" else 404, '{"ok": true}' if self.path == "/health" else "")
+
+    def do_POST(self) -> None:  # noqa: N802
+        if self.path.split("?")[0] != self.server.path:
+            self.close_connection = True
+            return self._reply(404, "")
+        length = self.headers.get("Content-Length", "")
+        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
+            self.close_connection = True
+            return self._reply(413 if length.isdigit() else 411, "")
+        body = self.rfile.read(int(length)).decode("utf-8", errors="replace")
+        headers: dict[str, list[str]] = {}
+        for name, value in self.headers.items():
+            headers.setdefault(name.lower(), []).append(value)
+        response = self.server.app.dispatch(BoltRequest(body=body, headers=headers))
+        self._reply(response.status, response.body, response.headers)
+
+
+def serve(app: App, host: str, port: int, path: str = "/slack/events") -> BoltHTTPServer:
+    return BoltHTTPServer((host, port), app, path)

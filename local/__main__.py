@@ -1,0 +1,145 @@
+"""`python -m local demo` runs the bot end to end and checks it; `python -m local run` leaves it running."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import threading
+import time
+from pathlib import Path
+
+from local.slack_standin import SlackStandIn
+from local.stack import Ports, StackError, local_stack
+
+TRIGGER = "triangular_flag_on_post"
+CHANNEL = "general"
+
+# (label, text, in a thread?, expected verdict: "flagged", "clean", "nothing" or None for "any")
+SAMPLES = [
+    ("benign", "Thanks for the review, the new dashboard looks great!", False, "clean"),
+    ("offensive", "shut up you stupid idiot, nobody asked for your garbage opinion", False, "flagged"),
+    ("hateful", "those people are vermin and should be driven out of our country", False, "flagged"),
+    ("long", "Quarterly planning notes. " * 600 + "And frankly you are a worthless moron.", False, None),
+    ("thread reply", "ok, you are a complete idiot", True, "flagged"),
+    ("empty", "", False, "nothing"),
+]
+
+
+def _verdict_of(post: dict) -> str:
+    outcome = (post.get("metadata") or {}).get("event_payload", {}).get("outcome", "")
+    return {"flagged": "flagged", "clean": "clean", "nothing_to_check": "nothing"}.get(outcome, outcome)
+
+
+def _show(post: dict) -> str:
+    lines = []
+    for block in post.get("blocks") or []:
+        if block.get("type") == "section":
+            lines.append(block["text"]["text"])
+        elif block.get("type") == "context":
+            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
+    return "\n".join("      │ " + line for text in lines for line in text.splitlines())
+
+
+def demo(model_dir: Path) -> int:
+    failures: list[str] = []
+    started = time.perf_counter()
+    with local_stack(model_dir) as stack:
+        standin: SlackStandIn = stack.standin
+        print(f"stack up in {time.perf_counter() - started:.1f} s: inference {stack.inference_url}, "
+              f"slack app {stack.slack_url}, stand-in {standin.base_url}, moto {stack.moto_url}\n")
+        parent = standin.post_user_message(CHANNEL, "Who broke the build this morning?")
+        posted = []
+        for label, text, in_thread, expected in SAMPLES:
+            ts = standin.post_user_message(CHANNEL, text, thread_ts=parent if in_thread else None)
+            posted.append((label, ts, text, expected))
+
+        # A trigger reaction on each; on the benign one also another emoji, and the trigger twice more.
+        reactions = [(ts, TRIGGER) for _, ts, _, _ in posted]
+        reactions += [(posted[0][1], "thumbsup"), (posted[1][1], TRIGGER), (posted[1][1], TRIGGER)]
+        acks: list[float] = []
+        sent_at: dict[str, float] = {}
+        threads = []
+        for ts, emoji in reactions:
+            sent_at.setdefault(ts, time.time())
+
+            def react(ts: str = ts, emoji: str = emoji) -> None:
+                acks.extend(d.ack_ms for d in standin.react(CHANNEL, ts, emoji, user="UBOB"))
+            threads.append(threading.Thread(target=react))
+            threads[-1].start()
+        for thread in threads:
+            thread.join()
+
+        breakdown: dict[str, list[float]] = {"claim": [], "fetch": [], "classify": [], "reaction->reply": []}
+        for label, ts, text, expected in posted:
+            found = standin.wait_for_replies(CHANNEL, ts, 1, timeout_s=15)
+            time.sleep(0.05)
+            found = standin.replies_to(CHANNEL, ts)
+            preview = (text[:60] + "…") if len(text) > 60 else text
+            print(f"  [{label}] UALICE: {preview or '(no text)'}   ({len(text)} chars)")
+            if len(found) != 1:
+                failures.append(f"{label}: expected exactly 1 reply, got {len(found)}")
+                print("      (no reply)\n" if not found else f"      ({len(found)} replies!)\n")
+                continue
+            post = found[0]
+            print(_show(post) + "\n")
+            verdict = _verdict_of(post)
+            if expected and verdict != expected:
+                failures.append(f"{label}: expected {expected}, got {verdict}")
+            breakdown["reaction->reply"].append((post["posted_at"] - sent_at[ts]) * 1e3)
+            timings = post["metadata"]["event_payload"].get("timings_ms", {})
+            for name in ("claim", "fetch", "classify"):
+                if name in timings:
+                    breakdown[name].append(timings[name])
+        print("latency breakdown (ms, p50 / max over the replies above):")
+        print(f"  event -> ack      {statistics.median(acks):7.2f} / {max(acks):7.2f}   ({len(acks)} deliveries)")
+        for name, values in breakdown.items():
+            if values:
+                print(f"  {name:<16}  {statistics.median(values):7.2f} / {max(values):7.2f}")
+        if len(standin.workspace.bot_posts) != len(posted):
+            failures.append(f"expected {len(posted)} bot replies in all, got {len(standin.workspace.bot_posts)}")
+    print(f"\nstack stopped; demo took {time.perf_counter() - started:.1f} s")
+    if failures:
+        print("DEMO FAILED:\n  - " + "\n  - ".join(failures), file=sys.stderr)
+        return 1
+    print(f"demo passed: {len(posted)} messages, exactly one reply each; other emoji and repeated reactions ignored")
+    return 0
+
+
+def run(model_dir: Path, ports: Ports) -> int:
+    with local_stack(model_dir, ports) as stack:
+        print(f"Decorum is running locally. Open {stack.standin.base_url}/ to post messages and react "
+              f"(trigger emoji: {TRIGGER}).\n  inference server: {stack.inference_url}/ping\n"
+              f"  slack app: {stack.slack_url}\n  moto: {stack.moto_url}\nPress Ctrl-C to stop.", flush=True)
+        try:
+            while all(child.poll() is None for child in stack.children):
+                time.sleep(0.5)
+            print("a component stopped; shutting down", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("demo", "run"):
+        cmd = sub.add_parser(name)
+        cmd.add_argument("--model-dir", type=Path, default=Path("build/model"))
+    run_cmd = sub.choices["run"]
+    run_cmd.add_argument("--standin-port", type=int, default=3100)
+    run_cmd.add_argument("--slack-port", type=int, default=3000)
+    run_cmd.add_argument("--inference-port", type=int, default=8080)
+    run_cmd.add_argument("--moto-port", type=int, default=5005)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "demo":
+            return demo(args.model_dir)
+        return run(args.model_dir, Ports(args.moto_port, args.inference_port, args.slack_port, args.standin_port))
+    except StackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,355 @@
+"""A local stand-in for Slack, speaking the real protocols on localhost.
+
+- Web API (`WebClient(base_url=standin.api_url)`): auth.test, conversations.history,
+  conversations.replies, chat.postMessage, chat.postEphemeral; bearer-token checked; a 429 with
+  Retry-After can be scheduled to test the bot's back-off.
+- Events API: `react()` sends a signed `reaction_added` event_callback to the bot's request URL
+  and, like Slack, redelivers it (X-Slack-Retry-Num 1..3, X-Slack-Retry-Reason) when the bot does
+  not answer 2xx within 3 s.
+- Every bot post is recorded, for tests and the demo to read.
+- A small page at `/` lists the channel and lets a person post messages and add reactions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+import itertools
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlparse
+
+BOT_USER_ID = "UDECORUMBOT"
+BOT_ID = "BDECORUM"
+TEAM_ID = "TLOCAL"
+ACK_TIMEOUT_S = 3.0
+
+
+def sign(signing_secret: str, timestamp: str, body: str) -> str:
+    base = f"v0:{timestamp}:{body}".encode()
+    return "v0=" + hmac.new(signing_secret.encode(), base, hashlib.sha256).hexdigest()
+
+
+@dataclass
+class Delivery:
+    """One HTTP delivery of an event to the bot."""
+
+    event_id: str
+    retry_num: int
+    status: int | None  # None: no answer within the ack timeout
+    ack_ms: float
+
+
+@dataclass
+class Workspace:
+    messages: dict[str, list[dict]] = field(default_factory=dict)  # channel -> messages, oldest first
+    bot_posts: list[dict] = field(default_factory=list)
+    ephemeral_posts: list[dict] = field(default_factory=list)
+    deliveries: list[Delivery] = field(default_factory=list)
+    api_calls: list[str] = field(default_factory=list)
+
+
+class SlackStandIn:
+    def __init__(self, bot_token: str, signing_secret: str, host: str = "127.0.0.1", port: int = 0):
+        self.bot_token, self.signing_secret = bot_token, signing_secret
+        self.workspace = Workspace()
+        self.request_url: str | None = None
+        self.retry_delays_s = (0.0, 0.5, 1.0)  # Slack waits ~0 s, 1 min, 5 min; shortened locally
+        self._lock = threading.Lock()
+        self._clock = itertools.count(1)
+        self._rate_limited_calls = 0
+        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
+
+    # ------------------------------------------------------------------------------ lifecycle
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base_url}/api/"
+
+    def start(self) -> SlackStandIn:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    # ------------------------------------------------------------------------------ workspace
+
+    def _next_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._clock):06d}"
+
+    def post_user_message(self, channel: str, text: str, user: str = "UALICE", thread_ts: str | None = None,
+                          **extra) -> str:
+        with self._lock:
+            ts = self._next_ts()
+            message = {"type": "message", "user": user, "text": text, "ts": ts, **extra}
+            if thread_ts:
+                message["thread_ts"] = thread_ts
+            self.workspace.messages.setdefault(channel, []).append(message)
+            return ts
+
+    def delete_message(self, channel: str, ts: str) -> None:
+        with self._lock:
+            self.workspace.messages[channel] = [m for m in self.workspace.messages.get(channel, []) if m["ts"] != ts]
+
+    def replies_to(self, channel: str, ts: str) -> list[dict]:
+        """The bot's posts in reply to message `ts` (read from the reply metadata)."""
+        with self._lock:
+            return [p for p in self.workspace.bot_posts
+                    if p["channel"] == channel and (p.get("metadata") or {}).get("event_payload", {}).get("message_ts") == ts]
+
+    def rate_limit_next(self, calls: int) -> None:
+        """The next `calls` Web API calls answer 429 with Retry-After: 1."""
+        with self._lock:
+            self._rate_limited_calls = calls
+
+    # ------------------------------------------------------------------------------ events API
+
+    def reaction_event(self, channel: str, ts: str, emoji: str, user: str = "UBOB", item_type: str = "message",
+                       event_id: str | None = None) -> dict:
+        now = time.time()
+        return {
+            "token": "legacy-verification-token",
+            "team_id": TEAM_ID,
+            "api_app_id": "ADECORUM",
+            "type": "event_callback",
+            "event_id": event_id or f"Ev{next(self._clock):010d}",
+            "event_time": int(now),
+            "event": {
+                "type": "reaction_added",
+                "user": user,
+                "reaction": emoji,
+                "item_user": "UALICE",
+                "item": {"type": item_type, "channel": channel, "ts": ts} if item_type == "message"
+                else {"type": item_type, "file": "F123"},
+                "event_ts": f"{now:.6f}",
+            },
+        }
+
+    def deliver(self, envelope: dict, retry_num: int = 0, timestamp: int | None = None,
+                signature: str | None = None, timeout_s: float = ACK_TIMEOUT_S) -> Delivery:
+        """One signed HTTP delivery (what Slack sends), returning the status or None on timeout."""
+        if not self.request_url:
+            raise RuntimeError("no request URL: set standin.request_url to the bot's /slack/events")
+        body = json.dumps(envelope)
+        timestamp_s = str(int(time.time()) if timestamp is None else timestamp)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Slack-Request-Timestamp": timestamp_s,
+            "X-Slack-Signature": signature if signature is not None else sign(self.signing_secret, timestamp_s, body),
+        }
+        if retry_num:
+            headers["X-Slack-Retry-Num"] = str(retry_num)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        request = urllib.request.Request(self.request_url, data=body.encode(), headers=headers, method="POST")
+        started = time.perf_counter()
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - localhost only
+                status: int | None = response.status
+        except urllib.error.HTTPError as exc:
+            status = exc.code
+        except (TimeoutError, urllib.error.URLError):
+            status = None
+        delivery = Delivery(envelope["event_id"], retry_num, status, (time.perf_counter() - started) * 1e3)
+        with self._lock:
+            self.workspace.deliveries.append(delivery)
+        return delivery
+
+    def send_event(self, envelope: dict) -> list[Delivery]:
+        """Delivers like Slack: the first try, then up to 3 redeliveries while not acked with a 2xx."""
+        attempts = [self.deliver(envelope)]
+        for retry_num, delay in enumerate(self.retry_delays_s, start=1):
+            if attempts[-1].status is not None and 200 <= attempts[-1].status < 300:
+                break
+            time.sleep(delay)
+            attempts.append(self.deliver(envelope, retry_num=retry_num))
+        return attempts
+
+    def react(self, channel: str, ts: str, emoji: str, user: str = "UBOB") -> list[Delivery]:
+        return self.send_event(self.reaction_event(channel, ts, emoji, user))
+
+    def wait_for_replies(self, channel: str, ts: str, count: int = 1, timeout_s: float = 10.0) -> list[dict]:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            found = self.replies_to(channel, ts)
+            if len(found) >= count:
+                return found
+            time.sleep(0.01)
+        return self.replies_to(channel, ts)
+
+    # ------------------------------------------------------------------------------ web API
+
+    def api(self, method: str, args: dict, token: str | None) -> tuple[int, dict, dict]:
+        """Returns (status, body, headers) for one Web API call."""
+        with self._lock:
+            self.workspace.api_calls.append(method)
+            if self._rate_limited_calls > 0:
+                self._rate_limited_calls -= 1
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+        if token != self.bot_token:
+            return 200, {"ok": False, "error": "invalid_auth"}, {}
+        handler = getattr(self, "_api_" + method.replace(".", "_"), None)
+        if handler is None:
+            return 200, {"ok": False, "error": "unknown_method"}, {}
+        with self._lock:
+            return 200, handler(args), {}
+
+    def _api_auth_test(self, args: dict) -> dict:
+        return {"ok": True, "url": self.base_url, "team": "Local", "user": "decorum", "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID, "bot_id": BOT_ID}
+
+    def _channel(self, args: dict) -> list[dict] | None:
+        return self.workspace.messages.get(str(args.get("channel", "")))
+
+    def _api_conversations_history(self, args: dict) -> dict:
+        messages = self._channel(args)
+        if messages is None:
+            return {"ok": False, "error": "channel_not_found"}
+        latest = float(args.get("latest") or "inf")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        top = [m for m in messages if "thread_ts" not in m or m["thread_ts"] == m["ts"]]
+        top = [m for m in top if float(m["ts"]) < latest or (inclusive and float(m["ts"]) == latest)]
+        limit = int(args.get("limit") or 100)
+        return {"ok": True, "messages": list(reversed(top))[:limit], "has_more": False}
+
+    def _api_conversations_replies(self, args: dict) -> dict:
+        messages = self._channel(args)
+        if messages is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = str(args.get("ts", ""))
+        target = next((m for m in messages if m["ts"] == ts), None)
+        if target is None:
+            return {"ok": False, "error": "thread_not_found"}
+        root = target.get("thread_ts", target["ts"])
+        thread = [m for m in messages if m["ts"] == root or m.get("thread_ts") == root]
+        parent, rest = thread[:1], thread[1:]
+        oldest, latest = float(args.get("oldest") or 0), float(args.get("latest") or "inf")
+        rest = [m for m in rest if oldest <= float(m["ts"]) <= latest]
+        limit = int(args.get("limit") or 1000)
+        shown = (parent + rest)[: max(limit, 1)]  # like Slack: the parent always comes first
+        if str(args.get("include_all_metadata", "")).lower() not in ("1", "true"):
+            shown = [{k: v for k, v in m.items() if k != "metadata"} for m in shown]
+        return {"ok": True, "messages": shown, "has_more": False}
+
+    def _api_chat_postMessage(self, args: dict) -> dict:  # noqa: N802 - Slack's method name
+        messages = self._channel(args)
+        if messages is None:
+            return {"ok": False, "error": "channel_not_found"}
+        if not args.get("text") and not args.get("blocks"):
+            return {"ok": False, "error": "no_text"}
+        ts = self._next_ts()
+        message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts, "text": args.get("text", ""),
+                   "blocks": _json_arg(args.get("blocks")) or [], "metadata": _json_arg(args.get("metadata"))}
+        if args.get("thread_ts"):
+            message["thread_ts"] = args["thread_ts"]
+        messages.append(message)
+        self.workspace.bot_posts.append({**message, "channel": args["channel"], "posted_at": time.time()})
+        return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def _api_chat_postEphemeral(self, args: dict) -> dict:  # noqa: N802
+        if self._channel(args) is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = self._next_ts()
+        self.workspace.ephemeral_posts.append({**args, "blocks": _json_arg(args.get("blocks")), "ts": ts,
+                                               "posted_at": time.time()})
+        return {"ok": True, "message_ts": ts}
+
+
+def _json_arg(value):
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _render_page(standin: SlackStandIn) -> str:
+    rows = []
+    with standin._lock:
+        for channel, messages in standin.workspace.messages.items():
+            for m in messages:
+                who = "decorum (bot)" if m.get("user") == BOT_USER_ID else m.get("user", "?")
+                indent = "&nbsp;&nbsp;&nbsp;&nbsp;↳ " if m.get("thread_ts") and m.get("thread_ts") != m["ts"] else ""
+                action = "" if m.get("user") == BOT_USER_ID else (
+                    f'<form method="post" action="/ui/react" style="display:inline">'
+                    f'<input type="hidden" name="channel" value="{html.escape(channel)}">'
+                    f'<input type="hidden" name="ts" value="{m["ts"]}"><input name="emoji" value="triangular_flag_on_post" '
+                    f'size="22"><button>react</button></form>')
+                rows.append(f"<li>{indent}<b>#{html.escape(channel)}</b> {html.escape(who)}: "
+                            f"{html.escape(m.get('text', ''))[:500]} {action}</li>")
+    return ("<!doctype html><meta charset=utf-8><title>Decorum local Slack</title>"
+            "<h1>Decorum local Slack stand-in</h1><form method=post action=/ui/post>"
+            "<input name=channel value=general size=10> <input name=text size=60 placeholder='say something'>"
+            "<button>post</button></form><ul>" + "".join(rows) + "</ul>")
+
+
+def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002
+            pass
+
+        def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _args(self) -> dict:
+            parsed = urlparse(self.path)
+            args = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length).decode() if length else ""
+            if raw:
+                if "json" in (self.headers.get("Content-Type") or ""):
+                    args.update(json.loads(raw))
+                else:
+                    args.update({k: v[0] for k, v in parse_qs(raw).items()})
+            return args
+
+        def do_GET(self) -> None:  # noqa: N802
+            if self.path.startswith("/api/"):
+                return self._api()
+            if self.path == "/":
+                return self._send(200, _render_page(standin).encode(), "text/html; charset=utf-8")
+            self._send(404, b"", "text/plain")
+
+        def do_POST(self) -> None:  # noqa: N802
+            if self.path.startswith("/api/"):
+                return self._api()
+            args = self._args()
+            if self.path == "/ui/post" and args.get("text"):
+                standin.post_user_message(args.get("channel", "general"), args["text"])
+            elif self.path == "/ui/react":
+                threading.Thread(target=standin.react, args=(args["channel"], args["ts"], args.get("emoji", "")),
+                                 daemon=True).start()
+            self._send(303, b"", "text/plain", {"Location": "/"})
+
+        def _api(self) -> None:
+            method = urlparse(self.path).path[len("/api/") :]
+            auth = self.headers.get("Authorization", "")
+            args = self._args()
+            token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else args.get("token")
+            status, body, headers = standin.api(method, args, token)
+            self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
+
+    return Handler

@@ -1,0 +1,55 @@
+"""`python -m model_build build --config model_build/configs/quick.toml --out build/model`"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+from model_build.config import ConfigError, load_config
+from model_build.data import DataError
+from model_build.evaluate import GateError
+
+
+def _override(text: str) -> tuple[str, object]:
+    key, sep, value = text.partition("=")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--set expects key=value, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m model_build", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    build = sub.add_parser("build", help="train, distil, export, quantize, gate and package a model")
+    build.add_argument("--config", required=True, type=Path, help="a profile, e.g. model_build/configs/quick.toml")
+    build.add_argument("--out", required=True, type=Path, help="output folder for the artifact and report")
+    build.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE",
+                       help="override a config key, e.g. --set student.train.max_steps=50")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("root", "onnxruntime", "transformers", "optimum", "matplotlib"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+    from model_build.pipeline import build as run_build  # heavy imports after argument errors
+
+    started = time.perf_counter()
+    try:
+        cfg = load_config(args.config, dict(args.set))
+        manifest = run_build(cfg, args.out)
+    except (ConfigError, DataError, GateError, FileNotFoundError) as exc:
+        print(f"model build failed: {exc}", file=sys.stderr)
+        return 2
+    minutes = (time.perf_counter() - started) / 60
+    print(f"model {manifest['version']} written to {args.out} in {minutes:.1f} min; report: {args.out / 'report.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

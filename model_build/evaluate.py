@@ -1,0 +1,134 @@
+"""Metrics, per-label thresholds, latency, and the gate that fails a build that misses its targets."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score, roc_auc_score
+
+from model_build.config import GateConfig
+from model_build.data import LabeledSet
+
+
+class GateError(RuntimeError):
+    """The built model missed a configured gate; the message lists every miss."""
+
+
+def tune_thresholds(probabilities: np.ndarray, hard: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
+    """Per label, the threshold maximising F1 on the known rows (0.5 when a label has no positives)."""
+    thresholds = {}
+    for j, label in enumerate(labels):
+        known = ~np.isnan(hard[:, j])
+        y, p = hard[known, j].astype(int), probabilities[known, j]
+        if y.sum() == 0 or y.sum() == len(y):
+            thresholds[label] = 0.5
+            continue
+        candidates = np.unique(np.quantile(p, np.linspace(0.01, 0.99, 99)))
+        f1s = [f1_score(y, p >= t, zero_division=0) for t in candidates]
+        thresholds[label] = float(candidates[int(np.argmax(f1s))])
+    return thresholds
+
+
+def davidson_classes(probabilities: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float]) -> np.ndarray:
+    """Davidson's 3 classes from the two sigmoids: hate if hate fires, else offensive if toxic fires."""
+    toxic = probabilities[:, labels.index("toxic")] >= thresholds["toxic"]
+    hate = probabilities[:, labels.index("hate")] >= thresholds["hate"]
+    return np.where(hate, 0, np.where(toxic, 1, 2))
+
+
+def classification_metrics(probabilities: np.ndarray, data: LabeledSet, labels: tuple[str, ...],
+                           thresholds: dict[str, float]) -> dict:
+    """ROC-AUC and F1 per label, per source set and overall; Davidson's 3-class macro-F1."""
+    out: dict = {}
+    groups = {"all": np.ones(len(data), dtype=bool)}
+    groups.update({str(s): data.source == s for s in sorted(set(data.source))})
+    for group, rows in groups.items():
+        per_label = {}
+        for j, label in enumerate(labels):
+            known = rows & ~np.isnan(data.hard[:, j])
+            y, p = data.hard[known, j].astype(int), probabilities[known, j]
+            if known.sum() == 0 or y.min() == y.max():
+                continue
+            per_label[label] = {
+                "roc_auc": float(roc_auc_score(y, p)),
+                "f1": float(f1_score(y, p >= thresholds[label], zero_division=0)),
+                "positives": int(y.sum()),
+                "rows": int(known.sum()),
+            }
+        out[group] = per_label
+    in_davidson = data.davidson_class >= 0
+    if in_davidson.any() and {"toxic", "hate"} <= set(labels):
+        truth = data.davidson_class[in_davidson]
+        predicted = davidson_classes(probabilities[in_davidson], labels, thresholds)
+        per_class = f1_score(truth, predicted, labels=[0, 1, 2], average=None, zero_division=0)
+        out["davidson_3class"] = {"macro_f1": float(per_class.mean()), "hate_f1": float(per_class[0]),
+                                  "offensive_f1": float(per_class[1]), "neither_f1": float(per_class[2])}
+    return out
+
+
+def onnx_session(path: Path, threads: int = 1):
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+
+
+def onnx_feed(ids: list[int]) -> dict[str, np.ndarray]:
+    input_ids = np.asarray([ids], dtype=np.int64)
+    return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "token_type_ids": np.zeros_like(input_ids)}
+
+
+def onnx_probabilities(path: Path, encoded_ids: list[list[int]], threads: int = 2) -> np.ndarray:
+    """Batch-1, unpadded inference over every row: exactly what the server does for one message."""
+    session = onnx_session(path, threads)
+    return np.concatenate([session.run(None, onnx_feed(ids))[0] for ids in encoded_ids])
+
+
+def latency_samples_ms(run, repeats: int = 300, warmup: int = 30) -> np.ndarray:
+    for _ in range(warmup):
+        run()
+    samples = np.empty(repeats)
+    for i in range(repeats):
+        start = time.perf_counter()
+        run()
+        samples[i] = (time.perf_counter() - start) * 1e3
+    return samples
+
+
+@dataclass
+class GateResult:
+    failures: list[str] = field(default_factory=list)
+    checks: list[tuple[str, str, bool]] = field(default_factory=list)  # (name, detail, passed)
+
+    def check(self, name: str, value: float, limit: float, at_most: bool) -> None:
+        passed = value <= limit if at_most else value >= limit
+        detail = f"{value:.4g} {'<=' if at_most else '>='} {limit:.4g}"
+        self.checks.append((name, detail, passed))
+        if not passed:
+            self.failures.append(f"{name}: {value:.4g} (required {'<=' if at_most else '>='} {limit:.4g})")
+
+    def raise_if_failed(self) -> None:
+        if self.failures:
+            raise GateError("model gate failed:\n  - " + "\n  - ".join(self.failures))
+
+
+def apply_gate(cfg: GateConfig, metrics: dict) -> GateResult:
+    gate = GateResult()
+    gate.check("ONNX fp32 vs PyTorch max |diff|", metrics["parity"]["max_abs_diff"], cfg.max_parity_abs_diff, True)
+    gate.check("int8 vs fp32 agreement", metrics["int8_vs_fp32"]["agreement"], cfg.min_int8_agreement, False)
+    for label, drop in metrics["int8_vs_fp32"]["auc_drop"].items():
+        gate.check(f"int8 AUC drop ({label})", drop, cfg.max_int8_auc_drop, True)
+    for label, minimum in cfg.min_auc.items():
+        auc = metrics["test"]["int8"]["all"].get(label, {}).get("roc_auc")
+        if auc is None:
+            gate.failures.append(f"test ROC-AUC ({label}): not measurable on the test split")
+        else:
+            gate.check(f"test ROC-AUC ({label})", auc, minimum, False)
+    gate.check("p50 latency, batch 1 (ms)", metrics["latency"]["int8_p50_ms"], cfg.max_p50_latency_ms, True)
+    gate.check("model size (MB)", metrics["size_mb"]["int8"], cfg.max_size_mb, True)
+    return gate

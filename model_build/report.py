@@ -1,0 +1,149 @@
+"""The human report: `report.md` with the gate, metrics per set, sizes and latencies, plus PNG plots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: CodeBuild and CI have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
+
+from model_build.data import LabeledSet  # noqa: E402
+
+
+def _roc_plot(path: Path, test: LabeledSet, labels: list[str], probabilities: dict[str, np.ndarray]) -> None:
+    sources = sorted(set(test.source))
+    fig, axes = plt.subplots(len(labels), len(sources), figsize=(4 * len(sources), 3.6 * len(labels)), squeeze=False)
+    for i, label in enumerate(labels):
+        for k, source in enumerate(sources):
+            ax = axes[i][k]
+            rows = (test.source == source) & ~np.isnan(test.hard[:, i])
+            y = test.hard[rows, i]
+            ax.set_title(f"{label} on {source}", fontsize=10)
+            if rows.sum() == 0 or y.min() == y.max():
+                ax.text(0.5, 0.5, "not annotated", ha="center", va="center")
+                ax.set_axis_off()
+                continue
+            for name, p in probabilities.items():
+                fpr, tpr, _ = roc_curve(y, p[rows, i])
+                ax.plot(fpr, tpr, label=name)
+            ax.plot([0, 1], [0, 1], ":", color="grey")
+            ax.set_xlabel("false positive rate")
+            ax.set_ylabel("true positive rate")
+            ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _latency_plot(path: Path, int8_ms: np.ndarray, teacher_ms: np.ndarray) -> None:
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    ax.hist(int8_ms, bins=40, alpha=0.8, label=f"student int8 ONNX (p50 {np.median(int8_ms):.2f} ms)")
+    ax.hist(teacher_ms, bins=40, alpha=0.8, label=f"teacher PyTorch fp32 (p50 {np.median(teacher_ms):.2f} ms)")
+    ax.set_xscale("log")
+    ax.set_xlabel("latency per message, batch 1, 1 thread (ms)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _steps_plot(path: Path, metrics: dict) -> None:
+    sizes = metrics["size_mb"]
+    lat = metrics["latency"]
+    names = ["teacher\nPyTorch", "student\nPyTorch", "student\nONNX fp32", "student\nONNX int8"]
+    size = [sizes["teacher_torch"], sizes["student_torch"], sizes["fp32_onnx"], sizes["int8"]]
+    ms = [lat["teacher_torch_p50_ms"], lat["student_torch_p50_ms"], lat["fp32_onnx_p50_ms"], lat["int8_p50_ms"]]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.5))
+    a.bar(names, size, color="tab:blue")
+    a.set_ylabel("size (MB)")
+    b.bar(names, ms, color="tab:orange")
+    b.set_ylabel(f"p50 latency, {lat['tokens']} tokens (ms)")
+    for ax, values in ((a, size), (b, ms)):
+        for x, v in enumerate(values):
+            ax.annotate(f"{v:.1f}", (x, v), ha="center", va="bottom", fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def _metric_rows(metrics: dict, labels: list[str]) -> list[str]:
+    rows = ["| set | label | teacher ROC-AUC | student int8 ROC-AUC | student F1 @ threshold | positives / rows |",
+            "|---|---|---|---|---|---|"]
+    int8, teacher = metrics["test"]["int8"], metrics["test"]["teacher"]
+    for group in int8:
+        if group == "davidson_3class":
+            continue
+        for label in labels:
+            s = int8[group].get(label)
+            if s is None:
+                continue
+            t = teacher.get(group, {}).get(label, {})
+            rows.append(f"| {group} | {label} | {t.get('roc_auc', float('nan')):.4f} | {s['roc_auc']:.4f} | "
+                        f"{s['f1']:.4f} | {s['positives']} / {s['rows']} |")
+    return rows
+
+
+def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, np.ndarray], int8_ms: np.ndarray,
+          teacher_ms: np.ndarray) -> None:
+    plots = out / "plots"
+    plots.mkdir(exist_ok=True)
+    labels = manifest["labels"]
+    metrics = manifest["metrics"]
+    _roc_plot(plots / "roc.png", test, labels, probabilities)
+    _latency_plot(plots / "latency.png", int8_ms, teacher_ms)
+    _steps_plot(plots / "steps.png", metrics)
+    lat, size = metrics["latency"], metrics["size_mb"]
+    lines = [
+        f"# Decorum model build {manifest['version']}",
+        "",
+        f"Profile `{manifest['config']}`; labels {labels}; thresholds "
+        + ", ".join(f"{k} {v:.3f}" for k, v in manifest["thresholds"].items())
+        + f"; max length {manifest['max_length']}; data sha256 `{manifest['source_data_sha256'][:16]}`.",
+        f"Student: {metrics['student']}.",
+        "",
+        "## Gate",
+        "",
+        "| check | value | passed |",
+        "|---|---|---|",
+        *[f"| {g['check']} | {g['detail']} | {'yes' if g['passed'] else '**NO**'} |" for g in manifest["gate"]],
+        "",
+        "## Test metrics (each set's own test split)",
+        "",
+        *_metric_rows(metrics, labels),
+        "",
+    ]
+    d3 = metrics["test"]["int8"].get("davidson_3class")
+    if d3:
+        lines += [f"Davidson 3 classes (student int8): macro-F1 {d3['macro_f1']:.4f}, hate F1 {d3['hate_f1']:.4f}, "
+                  f"offensive F1 {d3['offensive_f1']:.4f}, neither F1 {d3['neither_f1']:.4f}.", ""]
+    lodo = metrics.get("leave_one_domain_out")
+    if lodo:
+        lines += ["## Leave one domain out (student trained on the other sets)", "",
+                  "| held out | toxic ROC-AUC |", "|---|---|",
+                  *[f"| {k} | {v:.4f} |" for k, v in lodo.items()], ""]
+    lines += [
+        "## Size and latency (batch 1, no padding, 1 intra-op thread)",
+        "",
+        "| model | size (MB) | p50 (ms) |",
+        "|---|---|---|",
+        f"| teacher, PyTorch fp32 | {size['teacher_torch']:.1f} | {lat['teacher_torch_p50_ms']:.2f} |",
+        f"| student, PyTorch fp32 | {size['student_torch']:.1f} | {lat['student_torch_p50_ms']:.2f} |",
+        f"| student, ONNX fp32 | {size['fp32_onnx']:.1f} | {lat['fp32_onnx_p50_ms']:.2f} |",
+        f"| student, ONNX int8 (shipped) | {size['int8']:.1f} | {lat['int8_p50_ms']:.2f} (p99 {lat['int8_p99_ms']:.2f}) |",
+        "",
+        f"int8 student vs teacher: {lat['speedup_vs_teacher']:.1f}x faster at {lat['tokens']} tokens. "
+        f"int8 vs fp32 agreement {metrics['int8_vs_fp32']['agreement']:.4f}; "
+        f"ONNX vs PyTorch max |diff| {metrics['parity']['max_abs_diff']:.2e}.",
+        "",
+        "Step times (s): " + ", ".join(f"{k} {v}" for k, v in manifest["step_seconds"].items()),
+        "",
+        "![ROC curves](plots/roc.png)",
+        "![latency](plots/latency.png)",
+        "![size and latency per step](plots/steps.png)",
+        "",
+    ]
+    (out / "report.md").write_text("\n".join(lines))

