@@ -64,8 +64,8 @@ class SlackStandIn:
         self._lock = threading.Lock()
         self._clock = itertools.count(1)
         self._rate_limited_calls = 0
-        self._server = ThreadingHTTPServer((host, port), _make_handler(self))
-        self._server.daemon_threads = True
+        self._failing: dict[str, int] = {}
+        self._server = _StandInServer((host, port), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
 
     # ------------------------------------------------------------------------------ lifecycle
@@ -112,6 +112,11 @@ class SlackStandIn:
             return [p for p in self.workspace.bot_posts
                     if p["channel"] == channel and (p.get("metadata") or {}).get("event_payload", {}).get("message_ts") == ts]
 
+    def fail_next(self, method: str, calls: int = 1) -> None:
+        """The next `calls` calls of `method` answer HTTP 500 (Slack having a bad moment)."""
+        with self._lock:
+            self._failing[method] = calls
+
     def rate_limit_next(self, calls: int) -> None:
         """The next `calls` Web API calls answer 429 with Retry-After: 1."""
         with self._lock:
@@ -140,11 +145,9 @@ class SlackStandIn:
             },
         }
 
-    def deliver(self, envelope: dict, retry_num: int = 0, timestamp: int | None = None,
-                signature: str | None = None, timeout_s: float = ACK_TIMEOUT_S) -> Delivery:
-        """One signed HTTP delivery (what Slack sends), returning the status or None on timeout."""
-        if not self.request_url:
-            raise RuntimeError("no request URL: set standin.request_url to the bot's /slack/events")
+    def signed_request(self, envelope: dict, retry_num: int = 0, timestamp: int | None = None,
+                       signature: str | None = None) -> tuple[str, dict[str, str]]:
+        """The body and headers Slack sends for `envelope` (a forged signature or old timestamp on request)."""
         body = json.dumps(envelope)
         timestamp_s = str(int(time.time()) if timestamp is None else timestamp)
         headers = {
@@ -155,6 +158,14 @@ class SlackStandIn:
         if retry_num:
             headers["X-Slack-Retry-Num"] = str(retry_num)
             headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return body, headers
+
+    def deliver(self, envelope: dict, retry_num: int = 0, timestamp: int | None = None,
+                signature: str | None = None, timeout_s: float = ACK_TIMEOUT_S) -> Delivery:
+        """One signed HTTP delivery (what Slack sends), returning the status or None on timeout."""
+        if not self.request_url:
+            raise RuntimeError("no request URL: set standin.request_url to the bot's /slack/events")
+        body, headers = self.signed_request(envelope, retry_num, timestamp, signature)
         request = urllib.request.Request(self.request_url, data=body.encode(), headers=headers, method="POST")
         started = time.perf_counter()
         try:
@@ -200,6 +211,9 @@ class SlackStandIn:
             if self._rate_limited_calls > 0:
                 self._rate_limited_calls -= 1
                 return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+            if self._failing.get(method, 0) > 0:
+                self._failing[method] -= 1
+                return 500, {"ok": False, "error": "internal_error"}, {}
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
@@ -267,6 +281,11 @@ class SlackStandIn:
         self.workspace.ephemeral_posts.append({**args, "blocks": _json_arg(args.get("blocks")), "ts": ts,
                                                "posted_at": time.time()})
         return {"ok": True, "message_ts": ts}
+
+
+class _StandInServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the stdlib's 5 refuses connections in a burst
 
 
 def _json_arg(value):

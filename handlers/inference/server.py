@@ -72,6 +72,7 @@ def parse_request(body: bytes, content_type: str, limits: Limits) -> tuple[list[
 class InferenceServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the stdlib's 5 refuses connections in a burst
 
     def __init__(self, address: tuple[str, int], model: ToxicityModel, limits: Limits | None = None,
                  handler_class: type[BaseHTTPRequestHandler] | None = None):
@@ -172,6 +173,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-def serve(model: ToxicityModel, host: str, port: int, limits: Limits | None = None) -> InferenceServer:
+def serve(model: ToxicityModel, host: str, port: int, limits: Limits | None = None,
+          handler_class: type[BaseHTTPRequestHandler] | None = None) -> InferenceServer:
     """Binds the server (port 0: a free port) and returns it; call serve_forever() to run."""
-    return InferenceServer((host, port), model, limits)
+    return InferenceServer((host, port), model, limits, handler_class)

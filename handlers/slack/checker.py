@@ -87,9 +87,9 @@ class ReactionChecker:
             message = fetch_message(client, reaction.channel, reaction.message_ts)
             mark = lap("fetch", mark)
             thread_ts = (message or {}).get("thread_ts") or reaction.message_ts
-            if claim.reason == "takeover":
+            if claim.reason == "takeover" and claim.previous_owner:
                 # An earlier attempt died; it may have died after replying.
-                earlier = find_own_reply(client, reaction.channel, thread_ts, reaction.message_ts)
+                earlier = find_own_reply(client, reaction.channel, thread_ts, claim.previous_owner)
                 if earlier:
                     self.ledger.complete(claim, "replied", earlier)
                     log.info("earlier reply found on takeover", extra=context)
@@ -119,7 +119,7 @@ class ReactionChecker:
                         replies.CHECK_FAILED), None
 
             reply_ts = self._reply(client, reaction, thread_ts, fallback, blocks,
-                                   {"message_ts": reaction.message_ts, "outcome": outcome,
+                                   {"message_ts": reaction.message_ts, "attempt": claim.attempt_id, "outcome": outcome,
                                     "model_version": model_version or "", "timings_ms": timings})
             lap("reply", mark)
         except Exception:
@@ -164,7 +164,8 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict | None:
     return None
 
 
-def find_own_reply(client: WebClient, channel: str, thread_ts: str, message_ts: str) -> str | None:
+def find_own_reply(client: WebClient, channel: str, thread_ts: str, attempt_id: str) -> str | None:
+    """The ts of the reply that attempt `attempt_id` posted in the thread, if it did."""
     try:
         thread = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
     except SlackApiError:
@@ -172,7 +173,7 @@ def find_own_reply(client: WebClient, channel: str, thread_ts: str, message_ts: 
     for message in thread.get("messages") or []:
         metadata = message.get("metadata") or {}
         if (metadata.get("event_type") == replies.METADATA_EVENT_TYPE
-                and (metadata.get("event_payload") or {}).get("message_ts") == message_ts):
+                and (metadata.get("event_payload") or {}).get("attempt") == attempt_id):
             return message.get("ts")
     return None
 

@@ -9,7 +9,7 @@ An attempt (one run of the lazy listener) must claim the message before doing an
 The claim is one conditional write, so concurrent redeliveries race safely: exactly one wins, the
 others see IN_PROGRESS (a live lease) or COMPLETED and stand down. A takeover means an earlier
 attempt died somewhere, possibly after posting its reply, so the listener checks the thread for
-its own reply before posting (see listeners.py). Items expire through DynamoDB TTL.
+its own reply before posting (see checker.py). Items expire through DynamoDB TTL.
 
 Event ids are kept on the item too, so a redelivered event (same event_id) is told apart from a
 second reaction to an already checked message, for the metrics.
@@ -33,8 +33,10 @@ class Claim:
     acquired: bool
     attempt_id: str
     key: str
-    # acquired: "new" or "takeover"; refused: "redelivery", "already_checked" or "in_progress"
-    reason: Literal["new", "takeover", "redelivery", "already_checked", "in_progress"]
+    # acquired: "new", "takeover" (of a dead attempt) or "retry" (of a failed check);
+    # refused: "redelivery", "already_checked" or "in_progress"
+    reason: Literal["new", "takeover", "retry", "redelivery", "already_checked", "in_progress"]
+    previous_owner: str | None = None  # on a takeover: the attempt that died
 
 
 class ReplyLedger:
@@ -86,7 +88,12 @@ class ReplyLedger:
             if event_id and event_id not in item.get("event_ids", {}).get("SS", []):
                 self._note_event(key, event_id)
             return Claim(False, attempt, key, "in_progress")
-        return Claim(True, attempt, key, "takeover" if response.get("Attributes") else "new")
+        old = response.get("Attributes")
+        if not old:
+            return Claim(True, attempt, key, "new")
+        if old.get("status", {}).get("S") == COMPLETED:
+            return Claim(True, attempt, key, "retry")
+        return Claim(True, attempt, key, "takeover", old.get("owner", {}).get("S"))
 
     def _note_event(self, key: str, event_id: str) -> None:
         self.client.update_item(TableName=self.table, Key={"pk": {"S": key}}, UpdateExpression="ADD event_ids :e",

@@ -16,6 +16,7 @@ MAX_BODY_BYTES = 1_000_000  # Slack's event payloads are a few KB
 class BoltHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # the stdlib's 5 refuses connections in a burst
 
     def __init__(self, address: tuple[str, int], app: App, path: str = "/slack/events"):
         super().__init__(address, _Handler)

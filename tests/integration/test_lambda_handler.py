@@ -1,0 +1,169 @@
+"""The Lambda entry point with Lambda's own semantics: Function URL events, asynchronous lazy
+re-invocation through the Lambda API, and retries of failed asynchronous invocations."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+import uuid
+
+import boto3
+import pytest
+
+from handlers.slack.aws_lambda import create_lambda_handler
+from handlers.slack.config import BotConfig, ConfigError, SlackCredentials, load_credentials
+from handlers.slack.ledger import ReplyLedger
+from local.slack_standin import SlackStandIn
+from tests.conftest import REPO
+from tests.integration.conftest import LambdaContext, LocalLambda, bot_config, function_url_event
+
+TRIGGER = "triangular_flag_on_post"
+
+
+class Harness:
+    def __init__(self, moto_url, ledger_table, endpoint, ledger_class=ReplyLedger, retry_delays_s=(0.2, 0.4),
+                 **overrides):
+        self.credentials = SlackCredentials("xoxb-" + uuid.uuid4().hex, uuid.uuid4().hex)
+        self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret).start()
+        self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, **overrides)
+        self.lambda_api = LocalLambda(retry_delays_s)
+        ledger = ledger_class(self.config.ledger_table, self.config.lease_seconds, self.config.ledger_ttl_days,
+                              endpoint_url=moto_url)
+        self.handler = create_lambda_handler(self.config, self.credentials, ledger=ledger,
+                                             lambda_client=self.lambda_api)
+        self.lambda_api.handler = self.handler
+        self.channel = "C" + uuid.uuid4().hex[:8].upper()
+
+    def slack_post(self, envelope: dict, retry_num: int = 0) -> dict:
+        body, headers = self.standin.signed_request(envelope, retry_num)
+        return self.handler(function_url_event(body, headers), LambdaContext())
+
+    def react(self, ts: str) -> dict:
+        return self.slack_post(self.standin.reaction_event(self.channel, ts, TRIGGER))
+
+
+@pytest.fixture
+def harness(moto_url, ledger_table, endpoint):
+    made = []
+
+    def make(**kwargs) -> Harness:
+        made.append(Harness(moto_url, ledger_table, endpoint, **kwargs))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.standin.stop()
+
+
+def test_warmup_event_returns_at_once_and_pings_the_endpoint(harness, endpoint) -> None:
+    h = harness()
+    before = endpoint.calls
+    assert h.handler({"source": "aws.events", "detail-type": "Scheduled Event"}, LambdaContext()) == {"warm": True}
+    assert h.handler({"warmup": True}, LambdaContext()) == {"warm": True}
+    assert endpoint.calls - before == 2
+    assert h.standin.workspace.api_calls == []  # never reached Bolt
+
+
+def test_ack_returns_200_and_the_lazy_invocation_replies_once(harness) -> None:
+    h = harness()
+    ts = h.standin.post_user_message(h.channel, "you total idiot")
+    started = time.perf_counter()
+    response = h.react(ts)
+    assert response["statusCode"] == 200 and time.perf_counter() - started < 3
+    h.lambda_api.drain()
+    assert h.lambda_api.attempts == ["ok"]
+    assert len(h.standin.replies_to(h.channel, ts)) == 1
+
+
+def test_crash_before_the_reply_is_retried_by_lambda_and_replies_once(harness) -> None:
+    h = harness()
+    ts = h.standin.post_user_message(h.channel, "you total idiot")
+    h.standin.fail_next("chat.postMessage")  # classified, then the reply fails: the run raises
+    h.react(ts)
+    h.lambda_api.drain()
+    assert h.lambda_api.attempts == ["LazyRunFailed", "ok"]
+    assert len(h.standin.replies_to(h.channel, ts)) == 1
+
+
+class DiesAfterReplying(ReplyLedger):
+    """The process dies right after posting: the completion is never written and nothing is released."""
+
+    died = False
+
+    def complete(self, claim, outcome, reply_ts=None):
+        if not DiesAfterReplying.died:
+            DiesAfterReplying.died = True
+            raise SystemError("process killed")
+        return super().complete(claim, outcome, reply_ts)
+
+    def release(self, claim) -> None:
+        pass  # a dead process releases nothing: only the lease expiry lets the retry in
+
+
+def test_death_after_replying_is_taken_over_without_a_second_reply(harness) -> None:
+    h = harness(ledger_class=DiesAfterReplying, lease_seconds=1, retry_delays_s=(1.5, 1.5))
+    ts = h.standin.post_user_message(h.channel, "you total idiot")
+    h.react(ts)
+    h.lambda_api.drain()
+    assert h.lambda_api.attempts == ["LazyRunFailed", "ok"]
+    assert len(h.standin.replies_to(h.channel, ts)) == 1
+
+
+def test_redelivered_event_is_acked_and_suppressed(harness) -> None:
+    h = harness()
+    ts = h.standin.post_user_message(h.channel, "hello")
+    envelope = h.standin.reaction_event(h.channel, ts, TRIGGER)
+    for retry in range(4):
+        assert h.slack_post(envelope, retry)["statusCode"] == 200
+    h.lambda_api.drain()
+    assert len(h.standin.replies_to(h.channel, ts)) == 1
+
+
+def test_non_http_events_get_a_404_not_a_crash(harness) -> None:
+    h = harness()
+    assert h.handler({"unexpected": "shape"}, LambdaContext())["statusCode"] == 404
+
+
+def test_missing_configuration_fails_the_cold_start_clearly() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DECORUM_", "SLACK_"))}
+    result = subprocess.run([sys.executable, "-c", "import handlers.slack.lambda_handler"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "DECORUM_ENDPOINT_NAME is not set" in result.stderr
+    env.update(DECORUM_ENDPOINT_NAME="e", DECORUM_LEDGER_TABLE="t")
+    result = subprocess.run([sys.executable, "-c", "import handlers.slack.lambda_handler"], cwd=REPO, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
+
+
+def test_credentials_come_from_secrets_manager(moto_url: str) -> None:
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_url)
+    name = f"decorum/{uuid.uuid4().hex}"
+    secrets.create_secret(Name=name, SecretString=json.dumps({"bot_token": "xoxb-1", "signing_secret": "s3"}))
+    config = BotConfig(endpoint_name="e", ledger_table="t", secret_id=name, secrets_endpoint_url=moto_url)
+    credentials = load_credentials(config, env={})
+    assert (credentials.bot_token, credentials.signing_secret) == ("xoxb-1", "s3")
+    assert "xoxb-1" not in repr(credentials)
+    bad = f"decorum/{uuid.uuid4().hex}"
+    secrets.create_secret(Name=bad, SecretString="not json")
+    with pytest.raises(ConfigError, match="must be JSON with bot_token and signing_secret"):
+        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", secret_id=bad, secrets_endpoint_url=moto_url))
+    with pytest.raises(ConfigError, match="cannot read Slack secret decorum/missing"):
+        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", secret_id="decorum/missing",
+                                   secrets_endpoint_url=moto_url))
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"DECORUM_LEDGER_TABLE": "t"}, "DECORUM_ENDPOINT_NAME is not set"),
+    ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_REPLY_MODE": "dm"}, "DECORUM_REPLY_MODE"),
+    ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_CLASSIFY_ATTEMPTS": "x"}, "must be a number"),
+    ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_TRIGGER_EMOJIS": ":a:,b"}, None),
+])
+def test_config_from_env_is_validated(env: dict, message: str | None) -> None:
+    if message:
+        with pytest.raises(ConfigError, match=message):
+            BotConfig.from_env(env)
+    else:
+        assert BotConfig.from_env(env).trigger_emojis == ("a", "b")

@@ -1,0 +1,224 @@
+"""The Bolt app over HTTP, driven by signed Events API requests from the Slack stand-in."""
+
+from __future__ import annotations
+
+import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from handlers.slack.replies import CHECK_FAILED, NOTHING_TO_CHECK
+from local.slack_standin import BOT_USER_ID, sign
+
+TRIGGER = "triangular_flag_on_post"
+
+
+def outcome(post: dict) -> str:
+    return post["metadata"]["event_payload"]["outcome"]
+
+
+# ----------------------------------------------------------------------------------- signatures
+
+
+@pytest.mark.parametrize("forgery", ["wrong-secret", "stale", "missing"])
+def test_forged_stale_or_unsigned_requests_get_401_and_nothing_runs(make_bot, forgery: str) -> None:
+    bot = make_bot()
+    ts = bot.post("you are an idiot")
+    envelope = bot.standin.reaction_event(bot.channel, ts, TRIGGER)
+    if forgery == "wrong-secret":
+        body, headers = bot.standin.signed_request(envelope)
+        headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
+    elif forgery == "stale":  # a replay of a correctly signed request, 6 minutes later
+        body, headers = bot.standin.signed_request(envelope, timestamp=int(time.time()) - 360)
+    else:
+        body, headers = bot.standin.signed_request(envelope)
+        del headers["X-Slack-Signature"]
+    request = urllib.request.Request(bot.standin.request_url, data=body.encode(), headers=headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+    assert error.value.code == 401
+    time.sleep(0.5)
+    assert bot.standin.replies_to(bot.channel, ts) == []
+    assert "conversations.history" not in bot.standin.workspace.api_calls
+
+
+# ----------------------------------------------------------------------------------- happy paths
+
+
+def test_trigger_reaction_gets_one_threaded_verdict(make_bot, toxicity_model) -> None:
+    bot = make_bot()
+    ts = bot.post("you are a complete idiot")
+    deliveries = bot.react(ts)
+    assert [d.status for d in deliveries] == [200]  # acked at once: no redelivery
+    (reply,) = bot.replies(ts)
+    assert reply["thread_ts"] == ts
+    assert outcome(reply) in ("flagged", "clean")
+    assert reply["metadata"]["event_payload"]["model_version"] == toxicity_model.version
+    text = " ".join(b["text"]["text"] for b in reply["blocks"] if b["type"] == "section")
+    assert "toxic" in text and "hate" in text
+    assert reply["text"].startswith("Decorum:")
+
+
+def test_thread_reply_is_answered_in_its_thread(make_bot) -> None:
+    bot = make_bot()
+    parent = bot.post("status update")
+    child = bot.post("you are a complete idiot", thread_ts=parent)
+    bot.react(child)
+    (reply,) = bot.replies(child)
+    assert reply["thread_ts"] == parent
+    assert bot.standin.replies_to(bot.channel, parent) == []
+
+
+def test_unicode_and_a_40000_character_message(make_bot) -> None:
+    bot = make_bot()
+    emoji = bot.post("🔥🙂 naïve café — 你好 — مرحبا 🤬")
+    huge = bot.post(("The weekly report is attached. " * 1400)[:39_960] + " you idiot")
+    assert len(bot.standin.workspace.messages[bot.channel][-1]["text"]) == 39_970
+    bot.react(emoji)
+    bot.react(huge)
+    assert [outcome(r) for r in bot.replies(emoji)] in (["flagged"], ["clean"])
+    assert [outcome(r) for r in bot.replies(huge)] in (["flagged"], ["clean"])
+
+
+def test_ephemeral_mode_answers_only_the_reactor(make_bot) -> None:
+    bot = make_bot(reply_mode="ephemeral")
+    ts = bot.post("you idiot")
+    bot.react(ts, user="UCAROL")
+    deadline = time.monotonic() + 10
+    while not bot.standin.workspace.ephemeral_posts and time.monotonic() < deadline:
+        time.sleep(0.02)
+    (post,) = bot.standin.workspace.ephemeral_posts
+    assert post["user"] == "UCAROL" and post["thread_ts"] == ts
+    assert bot.standin.workspace.bot_posts == []
+
+
+# ----------------------------------------------------------------------------------- ignored
+
+
+def test_other_emojis_files_and_own_messages_are_ignored(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("you idiot")
+    assert [d.status for d in bot.react(ts, "thumbsup")] == [200]  # acked, so Slack does not retry
+    file_event = bot.standin.reaction_event(bot.channel, ts, TRIGGER, item_type="file")
+    assert bot.standin.deliver(file_event).status == 200
+    own = bot.post("Decorum: looks fine", user=BOT_USER_ID)
+    bot.react(own)
+    time.sleep(1.0)
+    assert bot.standin.workspace.bot_posts == []
+    assert "conversations.history" in bot.standin.workspace.api_calls  # only for the own message
+
+
+def test_deleted_and_empty_messages_get_nothing_to_check(make_bot) -> None:
+    bot = make_bot()
+    empty = bot.post("", files=[{"id": "F1", "name": "diagram.png"}])
+    deleted = bot.post("soon gone")
+    bot.standin.delete_message(bot.channel, deleted)
+    bot.react(empty)
+    bot.react(deleted)
+    for ts in (empty, deleted):
+        (reply,) = bot.replies(ts)
+        assert outcome(reply) == "nothing_to_check"
+        assert NOTHING_TO_CHECK in reply["blocks"][0]["text"]["text"]
+
+
+# ----------------------------------------------------------------------------------- exactly once
+
+
+def test_duplicate_storm_gives_exactly_one_reply_per_message(make_bot) -> None:
+    """200 reactions, each delivered 4 times at once (the first try and 3 redeliveries)."""
+    bot = make_bot()
+    messages = [bot.post(f"message number {i}, you fool" if i % 2 else f"message number {i}") for i in range(200)]
+    envelopes = [bot.standin.reaction_event(bot.channel, ts, TRIGGER) for ts in messages]
+    deliveries = [(envelope, retry) for envelope in envelopes for retry in range(4)]
+    with ThreadPoolExecutor(max_workers=32) as pool:
+        statuses = list(pool.map(lambda d: bot.standin.deliver(d[0], retry_num=d[1]).status, deliveries))
+    assert statuses.count(200) == 800
+    deadline = time.monotonic() + 90
+    while len(bot.standin.workspace.bot_posts) < 200 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1.0)  # late duplicates would land now
+    replied = [p["metadata"]["event_payload"]["message_ts"] for p in bot.standin.workspace.bot_posts]
+    assert len(replied) == 200 and sorted(replied) == sorted(messages)
+
+
+def test_second_reaction_on_a_checked_message_is_not_answered_again(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("hello team")
+    bot.react(ts)
+    assert len(bot.replies(ts)) == 1
+    bot.react(ts, user="UDAVE")
+    bot.react(ts, "rotating_light")
+    assert len(bot.replies(ts, settle_s=0.8)) == 1
+
+
+def test_a_redelivery_after_a_lost_ack_still_gets_one_reply(make_bot) -> None:
+    """Slack retries when the ack is lost; the retry must not be dropped, nor answered twice."""
+    bot = make_bot()
+    ts = bot.post("you absolute clown")
+    envelope = bot.standin.reaction_event(bot.channel, ts, TRIGGER)
+    bot.standin.deliver(envelope, retry_num=1)  # only the retry arrives (the first try was lost)
+    assert len(bot.replies(ts)) == 1
+
+
+# ----------------------------------------------------------------------------------- failures
+
+
+def test_endpoint_faults_are_retried_within_the_budget(make_bot, endpoint) -> None:
+    bot = make_bot()
+    ts = bot.post("you idiot")
+    endpoint.faults[:] = ["throttle", "unavailable"]  # the first two calls fail, the third answers
+    calls_before = endpoint.calls
+    bot.react(ts)
+    (reply,) = bot.replies(ts, wait_s=15)
+    assert outcome(reply) in ("flagged", "clean")
+    assert endpoint.calls - calls_before == 3
+
+
+def test_endpoint_timeouts_are_retried(make_bot, endpoint) -> None:
+    bot = make_bot(classify_timeout_s=0.5)
+    ts = bot.post("you idiot")
+    endpoint.faults[:] = ["slow"]
+    bot.react(ts)
+    (reply,) = bot.replies(ts, wait_s=15)
+    assert outcome(reply) in ("flagged", "clean")
+
+
+def test_an_endpoint_that_always_fails_gets_one_failure_reply_and_a_retry_later(make_bot, endpoint) -> None:
+    bot = make_bot(classify_attempts=2)
+    ts = bot.post("you idiot")
+    endpoint.faults[:] = ["unavailable"] * 2
+    bot.react(ts)
+    (reply,) = bot.replies(ts, wait_s=15)
+    assert outcome(reply) == "failed" and CHECK_FAILED in reply["blocks"][0]["text"]["text"]
+    # Reacting again retries a failed check (and only a failed one).
+    bot.react(ts, user="UERIN")
+    bot.standin.wait_for_replies(bot.channel, ts, 2, timeout_s=10)
+    replies = bot.replies(ts, wait_s=15, settle_s=0.5)
+    assert [outcome(r) for r in replies][0] == "failed" and len(replies) == 2
+    assert outcome(replies[1]) in ("flagged", "clean")
+
+
+def test_slack_rate_limit_is_waited_out(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("you idiot")
+    calls = len(bot.standin.workspace.api_calls)
+    bot.standin.rate_limit_next(1)
+    started = time.monotonic()
+    bot.react(ts)
+    (reply,) = bot.replies(ts, wait_s=15)
+    assert time.monotonic() - started >= 1.0  # Retry-After: 1 was honoured
+    made = bot.standin.workspace.api_calls[calls:]
+    assert made[0] == made[1]  # the rate-limited call was made again, after the wait
+    assert made.count("chat.postMessage") == 1
+
+
+def test_message_text_and_tokens_never_reach_the_logs(make_bot, capfd: pytest.CaptureFixture) -> None:
+    bot = make_bot()
+    ts = bot.post("the secret launch codes are zebra-42")
+    bot.react(ts)
+    bot.replies(ts)
+    out, err = capfd.readouterr()
+    logs = out + err
+    assert "zebra-42" not in logs and bot.credentials.bot_token not in logs
+    assert bot.credentials.signing_secret not in logs
