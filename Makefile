@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 MODEL_DIR ?= build/model
 PROFILE ?= quick
 export PYTHONUNBUFFERED := 1
-export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
 .PHONY: setup demo run model model-full test test-slow bench lint synth deploy clean
 

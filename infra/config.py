@@ -1,0 +1,167 @@
+"""Typed configuration of the CDK app: the `decorum` object in cdk.json, overridden by `-c` flags.
+
+    npx cdk deploy --all -c decorum.inference.memory_mb=4096 -c decorum.monitoring.alarm_email=me@x.org
+
+Everything is validated before any construct is made, against the limits AWS enforces at deploy time
+(so a typo fails `cdk synth`, not a 20-minute deploy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from constructs import Node
+
+
+class InfraConfigError(ValueError):
+    """A context value is missing or out of range; the message names the key."""
+
+
+@dataclass(frozen=True)
+class ModelBuildSettings:
+    profile: str = "full"
+    compute_type: str = "LARGE"  # SMALL, MEDIUM, LARGE, X_LARGE, X2_LARGE (with gpu: LARGE is a GPU host)
+    gpu: bool = False  # build on a GPU image (much faster training for the full profile)
+    timeout_minutes: int = 120
+    model_package_group: str = "decorum-toxicity"
+
+    def validate(self) -> None:
+        if self.profile not in ("quick", "full"):
+            raise InfraConfigError("decorum.model_build.profile must be 'quick' or 'full'")
+        if self.compute_type not in ("SMALL", "MEDIUM", "LARGE", "X_LARGE", "X2_LARGE"):
+            raise InfraConfigError("decorum.model_build.compute_type must be SMALL, MEDIUM, LARGE, X_LARGE or X2_LARGE")
+        if not 5 <= self.timeout_minutes <= 480:
+            raise InfraConfigError("decorum.model_build.timeout_minutes must be in [5, 480]")
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    # "build": the CodeBuild job runs during deploy and its output is served (one `cdk deploy --all`);
+    # "asset": a local artifact (`make model`) is uploaded; "version": an already published version.
+    model_source: Literal["build", "asset", "version"] = "build"
+    model_artifact: str = "build/model/model.tar.gz"
+    model_version: str = ""
+    memory_mb: int = 2048
+    max_concurrency: int = 20
+    provisioned_concurrency: int = 0
+    intra_op_threads: int = 0  # 0: one per vCPU the memory size gives
+
+    def validate(self) -> None:
+        if self.model_source not in ("build", "asset", "version"):
+            raise InfraConfigError("decorum.inference.model_source must be 'build', 'asset' or 'version'")
+        if self.model_source == "version" and not self.model_version:
+            raise InfraConfigError("decorum.inference.model_version is required when model_source is 'version'")
+        if self.memory_mb not in range(1024, 6145, 1024):
+            raise InfraConfigError("decorum.inference.memory_mb must be 1024, 2048, ... 6144 (ServerlessConfig)")
+        if not 1 <= self.max_concurrency <= 200:
+            raise InfraConfigError("decorum.inference.max_concurrency must be in [1, 200]")
+        if not 0 <= self.provisioned_concurrency <= self.max_concurrency:
+            raise InfraConfigError("decorum.inference.provisioned_concurrency must be in [0, max_concurrency]")
+
+
+@dataclass(frozen=True)
+class SlackSettings:
+    function_name: str = "decorum-slack-bot"  # fixed: the function invokes itself (lazy listeners)
+    memory_mb: int = 512
+    timeout_seconds: int = 30
+    trigger_emojis: tuple[str, ...] = ("triangular_flag_on_post",)
+    reply_mode: Literal["thread", "ephemeral"] = "thread"
+    warmup_minutes: int = 5  # 0: no warm-up rule
+    warmup_pings_endpoint: bool = True
+    provisioned_concurrency: int = 0
+    snap_start: bool = False
+
+    def validate(self) -> None:
+        if self.provisioned_concurrency and self.snap_start:
+            raise InfraConfigError("decorum.slack: snap_start and provisioned_concurrency exclude each other")
+        if self.reply_mode not in ("thread", "ephemeral"):
+            raise InfraConfigError("decorum.slack.reply_mode must be 'thread' or 'ephemeral'")
+        if not 5 <= self.timeout_seconds <= 60:
+            raise InfraConfigError("decorum.slack.timeout_seconds must be in [5, 60]")
+        if not 128 <= self.memory_mb <= 10240:
+            raise InfraConfigError("decorum.slack.memory_mb must be in [128, 10240]")
+
+
+@dataclass(frozen=True)
+class MonitoringSettings:
+    alarm_email: str = ""
+    model_latency_p99_ms: float = 100.0
+    overhead_latency_p99_ms: float = 500.0
+    model_setup_time_ms: float = 10_000.0
+    lambda_duration_p99_ms: float = 2_500.0  # Slack waits 3 s for the ack
+    reaction_to_reply_p99_ms: float = 2_000.0
+
+
+@dataclass(frozen=True)
+class DecorumConfig:
+    prefix: str = "decorum"
+    model_build: ModelBuildSettings = field(default_factory=ModelBuildSettings)
+    inference: InferenceSettings = field(default_factory=InferenceSettings)
+    slack: SlackSettings = field(default_factory=SlackSettings)
+    monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
+
+    def validate(self) -> DecorumConfig:
+        for part in (self.model_build, self.inference, self.slack):
+            part.validate()
+        if not self.prefix.replace("-", "").isalnum() or len(self.prefix) > 20:
+            raise InfraConfigError("decorum.prefix must be alphanumeric (dashes allowed), at most 20 characters")
+        return self
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> DecorumConfig:
+        return _build(cls, raw, "decorum").validate()
+
+    @classmethod
+    def from_node(cls, node: Node) -> DecorumConfig:
+        """cdk.json's `decorum` object, then `-c decorum.a.b=value` overrides (values parsed as JSON)."""
+        raw = json.loads(json.dumps(node.try_get_context("decorum") or {}))
+        for section in ("model_build", "inference", "slack", "monitoring"):
+            for f in dataclasses.fields(_SECTIONS[section]):
+                value = node.try_get_context(f"decorum.{section}.{f.name}")
+                if value is not None:
+                    raw.setdefault(section, {})[f.name] = _parse(value)
+        return cls.from_dict(raw)
+
+
+_SECTIONS = {"model_build": ModelBuildSettings, "inference": InferenceSettings, "slack": SlackSettings,
+             "monitoring": MonitoringSettings}
+
+
+def _parse(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
+    if not isinstance(raw, dict):
+        raise InfraConfigError(f"{where} must be an object")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(raw) - set(fields)
+    if unknown:
+        raise InfraConfigError(f"unknown key(s) in {where}: {sorted(unknown)}")
+    kwargs = {}
+    for name, value in raw.items():
+        default = getattr(cls(), name) if name not in _SECTIONS else None
+        if name in _SECTIONS:
+            kwargs[name] = _build(_SECTIONS[name], value, f"{where}.{name}")
+        elif isinstance(default, tuple):
+            items = value.split(",") if isinstance(value, str) else value
+            kwargs[name] = tuple(str(v).strip() for v in items)
+        elif isinstance(default, bool):
+            if not isinstance(value, bool):
+                raise InfraConfigError(f"{where}.{name} must be true or false")
+            kwargs[name] = value
+        elif isinstance(default, int | float) and not isinstance(default, bool):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InfraConfigError(f"{where}.{name} must be a number")
+            kwargs[name] = type(default)(value)
+        else:
+            kwargs[name] = str(value)
+    return cls(**kwargs)

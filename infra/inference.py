@@ -1,0 +1,78 @@
+"""Inference: the serving image (built from handlers/inference/Dockerfile), the SageMaker model and a
+serverless endpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import Stack, aws_ecr_assets, aws_iam, aws_kms, aws_s3, aws_s3_assets, aws_sagemaker
+from constructs import Construct
+
+from infra.config import InferenceSettings, InfraConfigError
+
+REPO = Path(__file__).resolve().parent.parent
+VARIANT = "AllTraffic"
+
+
+class Inference(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: InferenceSettings, prefix: str,
+                 artifact_bucket: aws_s3.IBucket, artifact_key: aws_kms.IKey,
+                 built_model_key: str | None = None) -> None:
+        super().__init__(scope, construct_id)
+        image = aws_ecr_assets.DockerImageAsset(
+            self, "Image", directory=str(REPO / "handlers"), file="inference/Dockerfile",
+            exclude=["slack", "**/__pycache__"], platform=aws_ecr_assets.Platform.LINUX_AMD64,
+        )
+        role = aws_iam.Role(self, "Role", assumed_by=aws_iam.ServicePrincipal("sagemaker.amazonaws.com"),
+                            description="SageMaker endpoint: pull the serving image, read the model archive")
+        image.repository.grant_pull(role)
+        role.add_to_policy(aws_iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+
+        if settings.model_source == "asset":
+            artifact = REPO / settings.model_artifact
+            if not artifact.is_file():
+                raise InfraConfigError(f"{artifact} not found: run `make model` first, or deploy with "
+                                       "-c decorum.inference.model_source=build")
+            asset = aws_s3_assets.Asset(self, "ModelArtifact", path=str(artifact))
+            bucket, key = asset.bucket, asset.s3_object_key
+        else:
+            if settings.model_source == "version":
+                key = f"models/{settings.model_version}/model.tar.gz"
+            elif built_model_key is None:
+                raise InfraConfigError("model_source 'build' needs the model-build stack's build output")
+            else:
+                key = built_model_key
+            bucket = artifact_bucket
+            artifact_key.grant_decrypt(role)
+        model_data_url = f"s3://{bucket.bucket_name}/{key}"
+        # The one archive, not the bucket: the endpoint reads exactly the model it serves.
+        role.add_to_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(key)]))
+
+        stack = Stack.of(self)
+        self.model = aws_sagemaker.CfnModel(
+            self, "Model",
+            execution_role_arn=role.role_arn,
+            enable_network_isolation=True,  # the container needs no network: the model comes from S3
+            primary_container=aws_sagemaker.CfnModel.ContainerDefinitionProperty(
+                image=image.image_uri,
+                model_data_url=model_data_url,
+                environment={"DECORUM_INTRA_OP_THREADS": str(settings.intra_op_threads), "LOG_LEVEL": "INFO"},
+            ),
+        )
+        self.model.node.add_dependency(role)
+        serverless = aws_sagemaker.CfnEndpointConfig.ServerlessConfigProperty(
+            memory_size_in_mb=settings.memory_mb,
+            max_concurrency=settings.max_concurrency,
+            provisioned_concurrency=settings.provisioned_concurrency or None,
+        )
+        config = aws_sagemaker.CfnEndpointConfig(
+            self, "EndpointConfig",
+            production_variants=[aws_sagemaker.CfnEndpointConfig.ProductionVariantProperty(
+                model_name=self.model.attr_model_name, variant_name=VARIANT, serverless_config=serverless)],
+        )
+        self.endpoint_name = f"{prefix}-toxicity"
+        self.endpoint = aws_sagemaker.CfnEndpoint(self, "Endpoint", endpoint_name=self.endpoint_name,
+                                                  endpoint_config_name=config.attr_endpoint_config_name)
+        self.endpoint_arn = stack.format_arn(service="sagemaker", resource="endpoint",
+                                             resource_name=self.endpoint_name)
+        self.variant_name = VARIANT

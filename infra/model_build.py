@@ -1,0 +1,154 @@
+"""Model build: the artifact bucket, the CodeBuild project running `python -m model_build build`, and
+(optionally) a custom resource that starts the build during `cdk deploy` and waits for it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, aws_codebuild, aws_iam, aws_kms, aws_lambda, aws_s3
+from aws_cdk import aws_logs, aws_s3_assets, custom_resources
+from constructs import Construct
+
+from infra.config import ModelBuildSettings
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO.parent / "shared" / "data"
+SOURCE_EXCLUDES = [".venv", "node_modules", "build", "cdk.out", ".cache", ".git", "**/__pycache__", "tests", "bench"]
+LATEST_KEY = "models/latest.json"
+
+# Runs in the custom resource's Lambdas: start the build on create/update, poll it until it ends.
+_BUILD_WAITER = """
+import json, os, boto3
+codebuild, s3 = boto3.client("codebuild"), boto3.client("s3")
+
+def on_event(event, context):
+    if event["RequestType"] == "Delete":
+        return {"PhysicalResourceId": event["PhysicalResourceId"]}
+    build = codebuild.start_build(projectName=os.environ["PROJECT"])["build"]
+    return {"PhysicalResourceId": build["id"]}
+
+def is_complete(event, context):
+    if event["RequestType"] == "Delete":
+        return {"IsComplete": True}
+    build = codebuild.batch_get_builds(ids=[event["PhysicalResourceId"]])["builds"][0]
+    status = build["buildStatus"]
+    if status == "IN_PROGRESS":
+        return {"IsComplete": False}
+    if status != "SUCCEEDED":
+        raise RuntimeError(f"model build {build['id']} ended {status}: see its CodeBuild logs")
+    latest = json.loads(s3.get_object(Bucket=os.environ["BUCKET"], Key=os.environ["LATEST_KEY"])["Body"].read())
+    key = f"models/{latest['version']}/model.tar.gz"
+    uri = f"s3://{os.environ['BUCKET']}/{key}"
+    return {"IsComplete": True, "Data": {"ModelDataUrl": uri, "ModelKey": key, "Version": latest["version"]}}
+"""
+
+
+class ModelBuild(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: ModelBuildSettings, prefix: str,
+                 build_during_deploy: bool) -> None:
+        super().__init__(scope, construct_id)
+        self.key = aws_kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
+                               description=f"{prefix}: model artifacts and build logs")
+        self.bucket = aws_s3.Bucket(
+            self, "Artifacts",
+            versioned=True,
+            encryption=aws_s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            enforce_ssl=True,
+            block_public_access=aws_s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy=RemovalPolicy.RETAIN,
+            lifecycle_rules=[aws_s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90))],
+        )
+        source = aws_s3_assets.Asset(self, "Source", path=str(REPO), exclude=SOURCE_EXCLUDES)
+        data = aws_s3_assets.Asset(self, "Data", path=str(DATA))
+        gpu = settings.gpu
+        self.project = aws_codebuild.Project(
+            self, "Project",
+            description="Decorum model build: distil, export to ONNX, quantize, gate, publish",
+            source=aws_codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
+            environment=aws_codebuild.BuildEnvironment(
+                build_image=(aws_codebuild.LinuxGpuBuildImage.DLC_PYTORCH_2_1_0_INFERENCE if gpu
+                             else aws_codebuild.LinuxBuildImage.STANDARD_7_0),
+                compute_type=aws_codebuild.ComputeType[settings.compute_type],
+            ),
+            encryption_key=self.key,
+            timeout=Duration.minutes(settings.timeout_minutes),
+            logging=aws_codebuild.LoggingOptions(cloud_watch=aws_codebuild.CloudWatchLoggingOptions(
+                log_group=aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.THREE_MONTHS,
+                                            removal_policy=RemovalPolicy.DESTROY))),
+            environment_variables={
+                "PROFILE": aws_codebuild.BuildEnvironmentVariable(value=settings.profile),
+                "ARTIFACT_URI": aws_codebuild.BuildEnvironmentVariable(value=f"s3://{self.bucket.bucket_name}"),
+                "MODEL_PACKAGE_GROUP": aws_codebuild.BuildEnvironmentVariable(value=settings.model_package_group),
+                "DATA_ZIP": aws_codebuild.BuildEnvironmentVariable(value=data.s3_object_url),
+            },
+            build_spec=aws_codebuild.BuildSpec.from_object({
+                "version": "0.2",
+                "phases": {
+                    "install": {"runtime-versions": {"python": "3.11"}, "commands": [
+                        "python -m pip install --quiet torch==2.13.0",
+                        "python -m pip install --quiet -r requirements.txt",
+                    ]},
+                    "pre_build": {"commands": [
+                        # The build reads the shared data where the profiles expect it: ../shared/data.
+                        "aws s3 cp \"$DATA_ZIP\" /tmp/data.zip",
+                        "mkdir -p ../shared/data && unzip -q -o /tmp/data.zip -d ../shared/data",
+                    ]},
+                    "build": {"commands": [
+                        "python -m model_build build --config model_build/configs/$PROFILE.toml --out build/model"
+                        " --set publish.artifact_uri=$ARTIFACT_URI"
+                        " --set publish.model_package_group=$MODEL_PACKAGE_GROUP",
+                    ]},
+                },
+            }),
+        )
+        data.grant_read(self.project)
+        source.grant_read(self.project)
+        self.bucket.grant_read_write(self.project, "models/*")
+        stack = Stack.of(self)
+        self.project.add_to_role_policy(aws_iam.PolicyStatement(
+            actions=["sagemaker:CreateModelPackageGroup", "sagemaker:CreateModelPackage"],
+            resources=[stack.format_arn(service="sagemaker", resource="model-package-group",
+                                        resource_name=settings.model_package_group),
+                       stack.format_arn(service="sagemaker", resource="model-package",
+                                        resource_name=f"{settings.model_package_group}/*")],
+        ))
+
+        self.model_data_url: str | None = None
+        self.model_key: str | None = None
+        self.model_version: str | None = None
+        if build_during_deploy:
+            self._build_during_deploy(source.asset_hash, data.asset_hash)
+
+    def _build_during_deploy(self, *hashes: str) -> None:
+        def handler(name: str, entry: str) -> aws_lambda.Function:
+            return aws_lambda.Function(
+                self, name,
+                runtime=aws_lambda.Runtime.PYTHON_3_14,
+                architecture=aws_lambda.Architecture.ARM_64,
+                handler=f"index.{entry}",
+                code=aws_lambda.Code.from_inline(_BUILD_WAITER),
+                timeout=Duration.seconds(30),
+                environment={"PROJECT": self.project.project_name, "BUCKET": self.bucket.bucket_name,
+                             "LATEST_KEY": LATEST_KEY},
+            )
+
+        start, poll = handler("StartBuild", "on_event"), handler("PollBuild", "is_complete")
+        start.add_to_role_policy(aws_iam.PolicyStatement(actions=["codebuild:StartBuild"],
+                                                         resources=[self.project.project_arn]))
+        poll.add_to_role_policy(aws_iam.PolicyStatement(actions=["codebuild:BatchGetBuilds"],
+                                                        resources=[self.project.project_arn]))
+        poll.add_to_role_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"],
+                                                        resources=[self.bucket.arn_for_objects(LATEST_KEY)]))
+        self.key.grant_decrypt(poll)
+        provider = custom_resources.Provider(
+            self, "BuildProvider", on_event_handler=start, is_complete_handler=poll,
+            query_interval=Duration.minutes(1), total_timeout=Duration.hours(2),
+        )
+        # New source or data: a new build (and so a new model) on the next deploy.
+        build = CustomResource(self, "Build", service_token=provider.service_token,
+                               properties={"SourceHashes": ",".join(hashes)})
+        self.model_data_url = build.get_att_string("ModelDataUrl")
+        self.model_key = build.get_att_string("ModelKey")
+        self.model_version = build.get_att_string("Version")

@@ -1,0 +1,100 @@
+"""Monitoring: the alarm topic, latency and error alarms for the endpoint and the bot, and a dashboard
+for on-call (latency percentiles, cold starts, verdicts, duplicates suppressed)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy, aws_cloudwatch, aws_cloudwatch_actions, aws_iam, aws_kms, aws_sns
+from aws_cdk import aws_sns_subscriptions, aws_sqs
+from aws_cdk.aws_cloudwatch import ComparisonOperator, GraphWidget, Metric, TreatMissingData
+from constructs import Construct
+
+from infra.config import MonitoringSettings
+
+BOT_NAMESPACE, BOT_DIMENSIONS = "Decorum", {"service": "slack-bot"}  # Powertools EMF, handlers/slack/checker.py
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: MonitoringSettings, prefix: str,
+                 endpoint_name: str, variant_name: str, function_name: str, dead_letters: aws_sqs.IQueue) -> None:
+        super().__init__(scope, construct_id)
+        key = aws_kms.Key(self, "TopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
+                          description=f"{prefix}: alarm topic")
+        key.grant_encrypt_decrypt(aws_iam.ServicePrincipal("cloudwatch.amazonaws.com"))  # alarms publish
+        self.topic = aws_sns.Topic(self, "Alarms", display_name=f"{prefix} alarms", master_key=key,
+                                   enforce_ssl=True)
+        if settings.alarm_email:
+            self.topic.add_subscription(aws_sns_subscriptions.EmailSubscription(settings.alarm_email))
+
+        endpoint = {"EndpointName": endpoint_name, "VariantName": variant_name}
+
+        def sagemaker(name: str, statistic: str) -> Metric:
+            return Metric(namespace="AWS/SageMaker", metric_name=name, dimensions_map=endpoint, statistic=statistic,
+                          period=PERIOD)
+
+        def lambda_metric(name: str, statistic: str) -> Metric:
+            return Metric(namespace="AWS/Lambda", metric_name=name, dimensions_map={"FunctionName": function_name},
+                          statistic=statistic, period=PERIOD)
+
+        def bot(name: str, statistic: str) -> Metric:
+            return Metric(namespace=BOT_NAMESPACE, metric_name=name, dimensions_map=BOT_DIMENSIONS,
+                          statistic=statistic, period=PERIOD)
+
+        self.alarms: list[aws_cloudwatch.Alarm] = []
+
+        def alarm(name: str, metric: Metric, threshold: float, description: str) -> None:
+            made = metric.create_alarm(
+                self, name, alarm_name=f"{prefix}-{name}", threshold=threshold, evaluation_periods=1,
+                comparison_operator=ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=TreatMissingData.NOT_BREACHING, alarm_description=description,
+            )
+            made.add_alarm_action(aws_cloudwatch_actions.SnsAction(self.topic))
+            self.alarms.append(made)
+
+        # SageMaker reports its latencies in microseconds.
+        alarm("endpoint-model-latency-p99", sagemaker("ModelLatency", "p99"), settings.model_latency_p99_ms * 1000,
+              "p99 time the model container took to answer")
+        alarm("endpoint-overhead-latency-p99", sagemaker("OverheadLatency", "p99"),
+              settings.overhead_latency_p99_ms * 1000, "p99 SageMaker overhead around the container (cold starts)")
+        alarm("endpoint-model-setup-time", sagemaker("ModelSetupTime", "Maximum"), settings.model_setup_time_ms * 1000,
+              "serverless cold start: time to launch the container and load the model")
+        alarm("endpoint-5xx", sagemaker("Invocation5XXErrors", "Sum"), 1, "endpoint failed requests")
+        alarm("bot-duration-p99", lambda_metric("Duration", "p99"), settings.lambda_duration_p99_ms,
+              "Slack waits 3 s for the ack: p99 invocation time (acks and lazy checks)")
+        alarm("bot-errors", lambda_metric("Errors", "Sum"), 1, "failed invocations (lazy runs are retried)")
+        alarm("bot-throttles", lambda_metric("Throttles", "Sum"), 1, "throttled invocations: reactions may be lost")
+        alarm("bot-check-failures", bot("CheckFailures", "Sum"), 1, "checks that replied 'the check failed'")
+        alarm("bot-reaction-to-reply-p99", bot("ReactionToReplyLatency", "p99"), settings.reaction_to_reply_p99_ms,
+              "p99 time from the reaction to the bot's reply")
+        alarm("bot-lost-checks", dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD,
+                                                                                           statistic="Maximum"),
+              1, "lazy checks that failed every retry: a reaction went unanswered")
+
+        self.dashboard = aws_cloudwatch.Dashboard(self, "Dashboard", dashboard_name=f"{prefix}-toxicity-guard")
+        percentiles = ("p50", "p90", "p99")
+        self.dashboard.add_widgets(
+            GraphWidget(title="Reaction to reply (ms)", width=12,
+                        left=[bot("ReactionToReplyLatency", p) for p in percentiles]),
+            GraphWidget(title="Endpoint latency seen by the bot (ms)", width=12,
+                        left=[bot("EndpointLatency", p) for p in percentiles]),
+        )
+        self.dashboard.add_widgets(
+            GraphWidget(title="SageMaker model latency (µs)", width=8,
+                        left=[sagemaker("ModelLatency", p) for p in percentiles]),
+            GraphWidget(title="SageMaker overhead latency (µs)", width=8,
+                        left=[sagemaker("OverheadLatency", p) for p in percentiles]),
+            GraphWidget(title="Cold starts: model setup time (µs)", width=8,
+                        left=[sagemaker("ModelSetupTime", "Maximum")],
+                        right=[sagemaker("ModelSetupTime", "SampleCount")]),
+        )
+        self.dashboard.add_widgets(
+            GraphWidget(title="Verdicts", width=8, stacked=True,
+                        left=[bot("VerdictFlagged", "Sum"), bot("VerdictClean", "Sum")]),
+            GraphWidget(title="Duplicates suppressed and failures", width=8,
+                        left=[bot("DuplicatesSuppressed", "Sum"), bot("CheckFailures", "Sum"),
+                              bot("CheckErrors", "Sum")]),
+            GraphWidget(title="Slack bot Lambda", width=8,
+                        left=[lambda_metric("Duration", p) for p in percentiles],
+                        right=[lambda_metric("Errors", "Sum"), lambda_metric("Throttles", "Sum")]),
+        )
+

@@ -1,0 +1,110 @@
+"""Slack bot: the Bolt Lambda (bundled without Docker), its Function URL, the reply ledger table,
+the Slack credentials secret, warm-keeping, and a queue for lazy runs that could not be completed."""
+
+from __future__ import annotations
+
+from aws_cdk import ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, aws_dynamodb, aws_events, aws_events_targets, aws_iam
+from aws_cdk import aws_lambda, aws_lambda_destinations, aws_logs, aws_secretsmanager, aws_sqs
+from constructs import Construct
+
+from infra.bundling import slack_lambda_code
+from infra.config import SlackSettings
+
+RUNTIME = aws_lambda.Runtime.PYTHON_3_14
+ARCHITECTURE = aws_lambda.Architecture.ARM_64
+# Bolt re-checks the request signature when a lazy run starts and rejects requests older than 300 s:
+# a Lambda retry later than that would be dropped with a 401. Keep retries inside the window.
+MAX_EVENT_AGE = Duration.seconds(240)
+
+
+class SlackBot(Construct):
+    def __init__(self, scope: Construct, construct_id: str, *, settings: SlackSettings, prefix: str,
+                 endpoint_name: str, endpoint_arn: str) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        self.table = aws_dynamodb.TableV2(
+            self, "Ledger",
+            partition_key=aws_dynamodb.Attribute(name="pk", type=aws_dynamodb.AttributeType.STRING),
+            billing=aws_dynamodb.Billing.on_demand(),
+            time_to_live_attribute="expires_at",
+            point_in_time_recovery_specification=aws_dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            removal_policy=RemovalPolicy.DESTROY,  # dedup state only: days of TTL'd items
+        )
+        self.secret = aws_secretsmanager.Secret(
+            self, "SlackCredentials",
+            description="Slack app credentials for Decorum: set bot_token and signing_secret after deploy",
+            generate_secret_string=aws_secretsmanager.SecretStringGenerator(
+                secret_string_template='{"bot_token": "xoxb-set-me"}', generate_string_key="signing_secret"),
+        )
+        self.dead_letters = aws_sqs.Queue(
+            self, "FailedChecks",
+            retention_period=Duration.days(14),
+            encryption=aws_sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+        )
+        log_group = aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.ONE_MONTH,
+                                      removal_policy=RemovalPolicy.DESTROY)
+        self.function_name = f"{prefix}-{settings.function_name}" if prefix != "decorum" else settings.function_name
+        self.function = aws_lambda.Function(
+            self, "Function",
+            function_name=self.function_name,
+            description="Decorum Slack bot: acks reaction events, checks the message, replies once",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            handler="handlers.slack.lambda_handler.handler",
+            code=slack_lambda_code(RUNTIME, ARCHITECTURE),
+            memory_size=settings.memory_mb,
+            timeout=Duration.seconds(settings.timeout_seconds),
+            log_group=log_group,
+            tracing=aws_lambda.Tracing.ACTIVE,
+            snap_start=aws_lambda.SnapStartConf.ON_PUBLISHED_VERSIONS if settings.snap_start else None,
+            environment={
+                "DECORUM_ENDPOINT_NAME": endpoint_name,
+                "DECORUM_LEDGER_TABLE": self.table.table_name,
+                "DECORUM_SLACK_SECRET_ID": self.secret.secret_arn,
+                "DECORUM_TRIGGER_EMOJIS": ",".join(settings.trigger_emojis),
+                "DECORUM_REPLY_MODE": settings.reply_mode,
+                # Lease > the function timeout: a live attempt is never taken over.
+                "DECORUM_LEASE_SECONDS": str(settings.timeout_seconds + 15),
+                "DECORUM_WARMUP_PINGS_ENDPOINT": str(settings.warmup_pings_endpoint).lower(),
+                "POWERTOOLS_SERVICE_NAME": "decorum-slack",
+                "POWERTOOLS_METRICS_NAMESPACE": "Decorum",
+            },
+        )
+        self.function.configure_async_invoke(
+            max_event_age=MAX_EVENT_AGE,
+            retry_attempts=2,
+            on_failure=aws_lambda_destinations.SqsDestination(self.dead_letters),
+        )
+        self.alias = aws_lambda.Alias(
+            self, "Live", alias_name="live", version=self.function.current_version,
+            provisioned_concurrent_executions=settings.provisioned_concurrency or None,
+        )
+        self.url = self.alias.add_function_url(auth_type=aws_lambda.FunctionUrlAuthType.NONE)  # Bolt checks signatures
+
+        # Least privilege, resource by resource. The function invokes itself for Bolt's lazy
+        # listeners; a fixed name avoids the circular reference that grant_invoke(self) makes.
+        function_arn = stack.format_arn(service="lambda", resource="function", resource_name=self.function_name,
+                                        arn_format=ArnFormat.COLON_RESOURCE_NAME)
+        self.function.add_to_role_policy(aws_iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"], resources=[function_arn, f"{function_arn}:*"]))
+        self.function.add_to_role_policy(aws_iam.PolicyStatement(
+            actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]))
+        self.function.add_to_role_policy(aws_iam.PolicyStatement(
+            actions=["dynamodb:UpdateItem", "dynamodb:GetItem"], resources=[self.table.table_arn]))
+        self.secret.grant_read(self.function)
+
+        if settings.warmup_minutes:
+            aws_events.Rule(
+                self, "WarmUp",
+                description="Keeps the Slack bot (and, optionally, the endpoint) warm",
+                schedule=aws_events.Schedule.rate(Duration.minutes(settings.warmup_minutes)),
+                targets=[aws_events_targets.LambdaFunction(
+                    self.alias, event=aws_events.RuleTargetInput.from_object({"warmup": True}))],
+            )
+        CfnOutput(self, "RequestUrl", value=self.url.url,
+                  description="Slack Event Subscriptions request URL (append nothing)")
+        CfnOutput(self, "SecretName", value=self.secret.secret_name,
+                  description="Put the Slack bot_token and signing_secret here")
+

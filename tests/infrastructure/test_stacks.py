@@ -1,0 +1,237 @@
+"""Assertions on the synthesized CloudFormation of each construct."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from aws_cdk.assertions import Match, Template
+
+from infra.config import DecorumConfig, InfraConfigError
+from tests.infrastructure.conftest import synth
+
+
+def statements(template: Template) -> list[dict]:
+    found = []
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        found.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    for role in template.find_resources("AWS::IAM::Role").values():
+        for policy in role["Properties"].get("Policies", []):
+            found.extend(policy["PolicyDocument"]["Statement"])
+    return found
+
+
+def as_list(value) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+# --------------------------------------------------------------------------------------- model build
+
+
+def test_artifact_bucket_is_versioned_encrypted_private_and_ssl_only(default_app) -> None:
+    template = default_app[1]["DecorumModelBuild"]
+    template.has_resource_properties("AWS::S3::Bucket", {
+        "VersioningConfiguration": {"Status": "Enabled"},
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [Match.object_like(
+            {"ServerSideEncryptionByDefault": Match.object_like({"SSEAlgorithm": "aws:kms"})})]},
+        "PublicAccessBlockConfiguration": {"BlockPublicAcls": True, "BlockPublicPolicy": True,
+                                           "IgnorePublicAcls": True, "RestrictPublicBuckets": True},
+    })
+    template.has_resource_properties("AWS::S3::BucketPolicy", {"PolicyDocument": {"Statement": Match.array_with([
+        Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+
+
+def test_codebuild_runs_the_full_profile_and_publishes(default_app) -> None:
+    template = default_app[1]["DecorumModelBuild"]
+    (project,) = template.find_resources("AWS::CodeBuild::Project").values()
+    spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+    build = " ".join(spec["phases"]["build"]["commands"])
+    assert "python -m model_build build --config model_build/configs/$PROFILE.toml" in build
+    assert "publish.artifact_uri=$ARTIFACT_URI" in build
+    env = {v["Name"]: v.get("Value") for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
+    assert env["PROFILE"] == "full"
+    assert project["Properties"]["Environment"]["ComputeType"] == "BUILD_GENERAL1_LARGE"
+    assert "torch==2.13.0" in " ".join(spec["phases"]["install"]["commands"])
+    # One `cdk deploy --all`: the build runs during the deploy and the endpoint serves its output.
+    template.resource_count_is("AWS::CloudFormation::CustomResource", 1)
+
+
+def test_explicit_version_needs_no_build_during_deploy(tmp_path: Path) -> None:
+    app, templates = synth(tmp_path, {"inference": {"model_source": "version", "model_version": "20261123-1"}})
+    templates["DecorumModelBuild"].resource_count_is("AWS::CloudFormation::CustomResource", 0)
+    (model,) = templates["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
+    url = json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
+    assert "models/20261123-1/model.tar.gz" in url
+
+
+def test_local_artifact_is_uploaded_as_an_asset(tmp_path: Path) -> None:
+    artifact = tmp_path / "model.tar.gz"
+    artifact.write_bytes(b"not really a model")
+    _, templates = synth(tmp_path / "out", {"inference": {"model_source": "asset", "model_artifact": str(artifact)}})
+    (model,) = templates["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
+    assert "cdk-hnb659fds-assets" in json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
+    with pytest.raises(InfraConfigError, match="run `make model` first"):
+        synth(tmp_path / "out2", {"inference": {"model_source": "asset", "model_artifact": str(tmp_path / "nope")}})
+
+
+# --------------------------------------------------------------------------------------- inference
+
+
+def test_serverless_endpoint_config(tmp_path: Path) -> None:
+    _, templates = synth(tmp_path, {"inference": {"memory_mb": 3072, "max_concurrency": 10,
+                                                  "provisioned_concurrency": 2}})
+    template = templates["DecorumInference"]
+    template.has_resource_properties("AWS::SageMaker::EndpointConfig", {"ProductionVariants": [Match.object_like({
+        "VariantName": "AllTraffic",
+        "ServerlessConfig": {"MemorySizeInMB": 3072, "MaxConcurrency": 10, "ProvisionedConcurrency": 2}})]})
+    template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "decorum-toxicity"})
+    template.has_resource_properties("AWS::SageMaker::Model", {"EnableNetworkIsolation": True})
+
+
+def test_endpoint_role_reads_exactly_the_served_archive(default_app) -> None:
+    template = default_app[1]["DecorumInference"]
+    s3 = [s for s in statements(template) if "s3:GetObject" in as_list(s["Action"])]
+    assert len(s3) == 1 and "ModelKey" in json.dumps(s3[0]["Resource"])
+
+
+@pytest.mark.parametrize(("decorum", "message"), [
+    ({"inference": {"memory_mb": 1500}}, "memory_mb must be 1024"),
+    ({"inference": {"max_concurrency": 500}}, "max_concurrency must be in"),
+    ({"inference": {"provisioned_concurrency": 30}}, "provisioned_concurrency must be in"),
+    ({"slack": {"snap_start": True, "provisioned_concurrency": 1}}, "exclude each other"),
+    ({"inference": {"model_source": "version"}}, "model_version is required"),
+    ({"model_build": {"profile": "huge"}}, "profile must be"),
+    ({"slack": {"reply_mode": "dm"}}, "reply_mode"),
+    ({"slack": {"memorymb": 1}}, "unknown key"),
+])
+def test_invalid_settings_fail_at_synth(decorum: dict, message: str) -> None:
+    with pytest.raises(InfraConfigError, match=message):
+        DecorumConfig.from_dict(decorum)
+
+
+# --------------------------------------------------------------------------------------- slack bot
+
+
+def test_bot_lambda_runtime_url_and_async_retries(default_app) -> None:
+    template = default_app[1]["DecorumSlackBot"]
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "FunctionName": "decorum-slack-bot", "Runtime": "python3.14", "Architectures": ["arm64"],
+        "Handler": "handlers.slack.lambda_handler.handler",
+        "Environment": {"Variables": Match.object_like({"DECORUM_ENDPOINT_NAME": Match.any_value(),
+                                                        "DECORUM_SLACK_SECRET_ID": Match.any_value(),
+                                                        "DECORUM_LEASE_SECONDS": "45"})},
+    })
+    template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE",
+                                                          "Qualifier": Match.any_value()})  # on the alias
+    # Lambda's async retries stay inside Bolt's 300 s signature window; the rest land in a queue.
+    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+        "MaximumEventAgeInSeconds": 240, "MaximumRetryAttempts": 2,
+        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}})
+    template.has_resource_properties("AWS::Events::Rule", {
+        "ScheduleExpression": "rate(5 minutes)",
+        "Targets": [Match.object_like({"Input": json.dumps({"warmup": True}, separators=(",", ":"))})]})
+
+
+def test_ledger_table_is_on_demand_with_ttl(default_app) -> None:
+    default_app[1]["DecorumSlackBot"].has_resource_properties("AWS::DynamoDB::GlobalTable", {
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+        "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
+    })
+
+
+def test_bot_permissions_are_scoped_to_named_resources(default_app) -> None:
+    found = {a: s for s in statements(default_app[1]["DecorumSlackBot"]) for a in as_list(s["Action"])}
+    assert "decorum-toxicity" in json.dumps(found["sagemaker:InvokeEndpoint"]["Resource"])
+    assert ":function:decorum-slack-bot" in json.dumps(found["lambda:InvokeFunction"]["Resource"])
+    assert found["dynamodb:UpdateItem"]["Resource"] == found["dynamodb:GetItem"]["Resource"]
+    assert "Ledger" in json.dumps(found["dynamodb:UpdateItem"]["Resource"])
+    assert "SlackCredentials" in json.dumps(found["secretsmanager:GetSecretValue"]["Resource"])
+
+
+def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(default_app) -> None:
+    allowed_star = {"ecr:GetAuthorizationToken", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    for name, template in default_app[1].items():
+        for statement in statements(template):
+            actions = as_list(statement["Action"])
+            assert not any(a == "*" or a.endswith(":*") for a in actions), (name, actions)
+            if "*" in as_list(statement.get("Resource", [])):
+                assert set(actions) <= allowed_star, (name, actions)
+
+
+def test_warm_keeping_alternatives(tmp_path: Path) -> None:
+    _, templates = synth(tmp_path / "pc", {"slack": {"provisioned_concurrency": 2}})
+    templates["DecorumSlackBot"].has_resource_properties("AWS::Lambda::Alias", {
+        "Name": "live", "ProvisionedConcurrencyConfig": {"ProvisionedConcurrentExecutions": 2}})
+    _, templates = synth(tmp_path / "snap", {"slack": {"snap_start": True}})
+    templates["DecorumSlackBot"].has_resource_properties("AWS::Lambda::Function", {
+        "SnapStart": {"ApplyOn": "PublishedVersions"}})
+
+
+# --------------------------------------------------------------------------------------- monitoring
+
+
+@pytest.mark.parametrize(("metric", "statistic", "threshold"), [
+    ("ModelLatency", "p99", 100_000),  # µs
+    ("OverheadLatency", "p99", 500_000),
+    ("ModelSetupTime", "Maximum", 10_000_000),
+    ("Invocation5XXErrors", "Sum", 1),
+    ("Duration", "p99", 2500),
+    ("Errors", "Sum", 1),
+    ("Throttles", "Sum", 1),
+    ("CheckFailures", "Sum", 1),
+    ("ReactionToReplyLatency", "p99", 2000),
+    ("ApproximateNumberOfMessagesVisible", "Maximum", 1),
+])
+def test_alarms(default_app, metric: str, statistic: str, threshold: float) -> None:
+    template = default_app[1]["DecorumMonitoring"]
+    stat = {"ExtendedStatistic": statistic} if statistic.startswith("p") else {"Statistic": statistic}
+    template.has_resource_properties("AWS::CloudWatch::Alarm", {
+        "MetricName": metric, **stat, "Threshold": threshold,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": [Match.any_value()]})
+
+
+def test_alarm_topic_is_encrypted_and_email_is_optional(default_app, tmp_path: Path) -> None:
+    template = default_app[1]["DecorumMonitoring"]
+    template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
+    template.resource_count_is("AWS::SNS::Subscription", 0)
+    template.resource_count_is("AWS::CloudWatch::Dashboard", 1)
+    body = json.dumps(template.find_resources("AWS::CloudWatch::Dashboard"))
+    for shown in ("ModelSetupTime", "VerdictFlagged", "DuplicatesSuppressed", "ReactionToReplyLatency"):
+        assert shown in body
+    _, templates = synth(tmp_path, {"monitoring": {"alarm_email": "oncall@example.org"}})
+    templates["DecorumMonitoring"].has_resource_properties("AWS::SNS::Subscription", {
+        "Protocol": "email", "Endpoint": "oncall@example.org"})
+
+
+# --------------------------------------------------------------------------------------- whole app
+
+
+def test_cfn_lint_finds_no_errors_in_any_template(default_app) -> None:
+    out = default_app[2]
+    templates = sorted(str(p) for p in out.glob("*.template.json"))
+    assert len(templates) == 4
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    result = subprocess.run([str(cfn_lint), "--format", "parseable", *templates],
+                            capture_output=True, text=True)
+    assert result.returncode in (0, 4, 8, 12), result.stderr  # bits: 2 errors, 4 warnings, 8 informational
+    errors = [line for line in result.stdout.splitlines() if ":E" in line]
+    assert result.returncode & 2 == 0 and not errors, "\n".join(errors)
+
+
+def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) -> None:
+    """The one synth that bundles the Lambda offline (pip, no Docker) and runs CDK's own validation."""
+    app, _ = synth(tmp_path, bundle=True, validate=True)
+    manifest = json.loads((tmp_path / "DecorumSlackBot.assets.json").read_text())
+    code_dirs = [tmp_path / f["source"]["path"] for f in manifest["files"].values()
+                 if (tmp_path / f["source"]["path"] / "handlers" / "slack").is_dir()]
+    (bundle,) = code_dirs
+    size_mb = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 1e6
+    assert size_mb <= 25, size_mb
+    names = {p.name for p in bundle.iterdir()}
+    assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "handlers"} <= names
+    assert not names & {"torch", "transformers", "boto3", "botocore", "onnxruntime"}
+    assert not (bundle / "handlers" / "inference").exists()
