@@ -90,21 +90,20 @@ def test_empty_string_is_a_valid_low_score(server) -> None:
 
 
 def test_long_text_windows_take_the_max_per_label(toxicity_model: ToxicityModel) -> None:
-    filler, insult = "the meeting notes are attached " * 80, " you are a stupid worthless idiot"
-    long_text = filler + insult
-    windowed = ToxicityModel.__new__(ToxicityModel)
-    windowed.__dict__.update(toxicity_model.__dict__)
-    scores = windowed.scores([long_text])[0]
+    long_text = "the meeting notes are attached " * 80 + " you are a stupid worthless idiot"
+    windows = toxicity_model._sequences(toxicity_model.tokenizer.encode(long_text).ids)
+    assert len(windows) > 1 and all(len(w) <= toxicity_model.settings.window_tokens for w in windows)
+    assert windows[-1][-2] == toxicity_model.tokenizer.encode(long_text).ids[-2]  # the end is covered
+    per_window = [toxicity_model._run([w])[0] for w in windows]
+    # Dynamic int8 picks its activation scale per batch, so batched windows shift slightly.
+    np.testing.assert_allclose(toxicity_model.scores([long_text])[0], np.max(per_window, axis=0), atol=3e-3)
+
+
+def test_truncate_mode_scores_the_head_only(toxicity_model: ToxicityModel) -> None:
+    long_text = "the meeting notes are attached " * 80 + " you are a stupid worthless idiot"
     truncating = ToxicityModel.__new__(ToxicityModel)
     truncating.__dict__.update(toxicity_model.__dict__, settings=ModelSettings(long_text="truncate"))
-    head_only = truncating.scores([long_text])[0]
-    tail = direct(toxicity_model, filler[-200:] + insult)
-    ids = toxicity_model.tokenizer.encode(long_text).ids
-    assert len(toxicity_model._sequences(ids)) > 1
-    np.testing.assert_allclose(head_only, direct(toxicity_model, long_text), atol=1e-5)
-    # The max over windows includes the head's window (up to int8's per-batch activation scale).
-    assert (scores >= head_only - 3e-3).all()
-    assert scores[0] >= min(head_only[0], tail[0]) - 3e-3
+    np.testing.assert_allclose(truncating.scores([long_text])[0], direct(toxicity_model, long_text), atol=1e-5)
 
 
 def test_return_all_scores_false_keeps_flagged_labels_only(server) -> None:
