@@ -5,8 +5,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import CustomResource, Duration, RemovalPolicy, Stack, aws_codebuild, aws_iam, aws_kms, aws_lambda, aws_s3
-from aws_cdk import aws_logs, aws_s3_assets, custom_resources
+from aws_cdk import (
+    CustomResource,
+    Duration,
+    RemovalPolicy,
+    Stack,
+    aws_codebuild,
+    aws_iam,
+    aws_kms,
+    aws_lambda,
+    aws_logs,
+    aws_s3,
+    aws_s3_assets,
+    custom_resources,
+)
 from constructs import Construct
 
 from infra.config import ModelBuildSettings

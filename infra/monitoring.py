@@ -3,8 +3,17 @@ for on-call (latency percentiles, cold starts, verdicts, duplicates suppressed).
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy, aws_cloudwatch, aws_cloudwatch_actions, aws_iam, aws_kms, aws_sns
-from aws_cdk import aws_sns_subscriptions, aws_sqs
+from aws_cdk import (
+    Duration,
+    RemovalPolicy,
+    aws_cloudwatch,
+    aws_cloudwatch_actions,
+    aws_iam,
+    aws_kms,
+    aws_sns,
+    aws_sns_subscriptions,
+    aws_sqs,
+)
 from aws_cdk.aws_cloudwatch import ComparisonOperator, GraphWidget, Metric, TreatMissingData
 from constructs import Construct
 

@@ -64,8 +64,9 @@ def acknowledge_findings(app: DecorumApp) -> None:
         for function in (start, poll, provider):
             _ack_findings(function, "IAM4", LAMBDA_BASIC, LAMBDA_BASIC_FINDING)
         framework = [provider.node.find_child(f"framework-{name}") for name in ("isComplete", "onTimeout")]
-        _ack_findings(provider, "IAM5", "CDK's Provider framework invokes its own handler functions (ARN:* covers "
-                                        "their versions).", *(f"Resource::{_arn(f)}:*" for f in (start, poll, *framework)))
+        _ack_findings(provider, "IAM5",
+                      "CDK's Provider framework invokes its own handler functions (ARN:* covers their versions).",
+                      *(f"Resource::{_arn(f)}:*" for f in (start, poll, *framework)))
         _ack(provider, SF1="CDK's Provider waiter state machine; the build's own logs are in CodeBuild's log group.",
              SF2="CDK's Provider waiter state machine: a poll loop with no application traffic to trace.")
 

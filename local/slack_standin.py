@@ -109,8 +109,8 @@ class SlackStandIn:
     def replies_to(self, channel: str, ts: str) -> list[dict]:
         """The bot's posts in reply to message `ts` (read from the reply metadata)."""
         with self._lock:
-            return [p for p in self.workspace.bot_posts
-                    if p["channel"] == channel and (p.get("metadata") or {}).get("event_payload", {}).get("message_ts") == ts]
+            return [p for p in self.workspace.bot_posts if p["channel"] == channel
+                    and (p.get("metadata") or {}).get("event_payload", {}).get("message_ts") == ts]
 
     def fail_next(self, method: str, calls: int = 1) -> None:
         """The next `calls` calls of `method` answer HTTP 500 (Slack having a bad moment)."""
@@ -169,7 +169,7 @@ class SlackStandIn:
         request = urllib.request.Request(self.request_url, data=body.encode(), headers=headers, method="POST")
         started = time.perf_counter()
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310 - localhost only
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 status: int | None = response.status
         except urllib.error.HTTPError as exc:
             status = exc.code
@@ -307,8 +307,8 @@ def _render_page(standin: SlackStandIn) -> str:
                 action = "" if m.get("user") == BOT_USER_ID else (
                     f'<form method="post" action="/ui/react" style="display:inline">'
                     f'<input type="hidden" name="channel" value="{html.escape(channel)}">'
-                    f'<input type="hidden" name="ts" value="{m["ts"]}"><input name="emoji" value="triangular_flag_on_post" '
-                    f'size="22"><button>react</button></form>')
+                    f'<input type="hidden" name="ts" value="{m["ts"]}">'
+                    f'<input name="emoji" value="triangular_flag_on_post" size="22"><button>react</button></form>')
                 rows.append(f"<li>{indent}<b>#{html.escape(channel)}</b> {html.escape(who)}: "
                             f"{html.escape(m.get('text', ''))[:500]} {action}</li>")
     return ("<!doctype html><meta charset=utf-8><title>Decorum local Slack</title>"
@@ -345,14 +345,14 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                     args.update({k: v[0] for k, v in parse_qs(raw).items()})
             return args
 
-        def do_GET(self) -> None:  # noqa: N802
+        def do_GET(self) -> None:
             if self.path.startswith("/api/"):
                 return self._api()
             if self.path == "/":
                 return self._send(200, _render_page(standin).encode(), "text/html; charset=utf-8")
             self._send(404, b"", "text/plain")
 
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             if self.path.startswith("/api/"):
                 return self._api()
             args = self._args()

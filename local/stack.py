@@ -12,7 +12,6 @@ so nothing outlives the stack. Each step's failure names the step.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import socket
@@ -139,9 +138,7 @@ def _provision(moto_url: str, bot_token: str, signing_secret: str) -> None:
 @contextmanager
 def local_stack(model_dir: Path, ports: Ports | None = None, bot_env: dict[str, str] | None = None,
                 logs_dir: Path | None = None) -> Iterator[LocalStack]:
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access lines
+    from local.aws import AtomicMotoServer
 
     ports = ports or Ports()
     stack = LocalStack(Path(model_dir), ports, dict(bot_env or {}))
@@ -156,10 +153,9 @@ def local_stack(model_dir: Path, ports: Ports | None = None, bot_env: dict[str, 
                            ("slack app", ports.slack_app), ("slack stand-in", ports.standin)):
             _check_port(port, step)
 
-        moto = ThreadedMotoServer(ip_address="127.0.0.1", port=ports.moto, verbose=False)
+        moto = AtomicMotoServer(port=ports.moto)
         moto.start()
-        host, port = moto.get_host_and_port()
-        stack.moto_url = f"http://{host}:{port}"
+        stack.moto_url = moto.url
         _provision(stack.moto_url, bot_token, signing_secret)
 
         child, ready = _spawn("inference server", ["-m", "handlers.inference", "serve", "--model-dir",
@@ -197,5 +193,5 @@ def local_stack(model_dir: Path, ports: Ports | None = None, bot_env: dict[str, 
 
 
 def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - localhost only
+    with urllib.request.urlopen(url, timeout=5) as response:
         return json.loads(response.read())

@@ -32,16 +32,25 @@ def main(argv: list[str] | None = None) -> int:
     build.add_argument("--out", required=True, type=Path, help="output folder for the artifact and report")
     build.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE",
                        help="override a config key, e.g. --set student.train.max_steps=50")
+    lodo = sub.add_parser("lodo", help="leave-one-domain-out: train without each set, test on it")
+    lodo.add_argument("--config", required=True, type=Path)
+    lodo.add_argument("--out", required=True, type=Path)
+    lodo.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("root", "onnxruntime", "transformers", "optimum", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from model_build.pipeline import build as run_build  # heavy imports after argument errors
+    from model_build.lodo import leave_one_domain_out  # heavy imports after argument errors
+    from model_build.pipeline import build as run_build
 
     started = time.perf_counter()
     try:
         cfg = load_config(args.config, dict(args.set))
+        if args.command == "lodo":
+            leave_one_domain_out(cfg, args.out)
+            print((args.out / "lodo.md").read_text())
+            return 0
         manifest = run_build(cfg, args.out)
     except (ConfigError, DataError, GateError, FileNotFoundError) as exc:
         print(f"model build failed: {exc}", file=sys.stderr)

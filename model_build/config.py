@@ -165,8 +165,6 @@ class BuildConfig:
     export: ExportConfig = field(default_factory=ExportConfig)
     gate: GateConfig = field(default_factory=GateConfig)
     publish: PublishConfig = field(default_factory=PublishConfig)
-    # Leave-one-domain-out evaluation (trains one extra student per held-out set).
-    leave_one_domain_out: bool = False
     # Where fine-tuned teachers and their logits are cached between runs.
     cache_dir: str = ".cache/model_build"
 

@@ -90,7 +90,7 @@ def _read_bytes(location: str) -> bytes:
         bucket, _, key = location[len("s3://") :].partition("/")
         try:
             return boto3.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
-        except Exception as exc:  # noqa: BLE001 - surfaced with the URI
+        except Exception as exc:
             raise DataError(f"cannot read {location}: {exc}") from exc
     try:
         return Path(location).read_bytes()
@@ -275,8 +275,8 @@ def _stratified_split(data: LabeledSet, cfg: DataConfig, seed: int) -> tuple[np.
     for stratum in sorted(set(strata)):
         members = np.array([i for i, s in enumerate(strata) if s == stratum])
         members = members[rng.permutation(len(members))]
-        n_test = int(round(len(members) * cfg.test_fraction))
-        n_val = int(round(len(members) * cfg.validation_fraction))
+        n_test = round(len(members) * cfg.test_fraction)
+        n_val = round(len(members) * cfg.validation_fraction)
         test.extend(members[:n_test])
         validation.extend(members[n_test : n_test + n_val])
         train.extend(members[n_test + n_val :])
@@ -290,7 +290,7 @@ def _mix(parts: list[LabeledSet], weights: list[float], rows: int, seed: int) ->
     total = sum(weights)
     picked = []
     for part, weight in zip(parts, weights, strict=True):
-        want = max(1, int(round(rows * weight / total)))
+        want = max(1, round(rows * weight / total))
         index = rng.permutation(len(part))[: min(want, len(part))]
         if want > len(part):  # upsample a small set with replacement
             index = np.concatenate([index, rng.integers(0, len(part), want - len(part))])

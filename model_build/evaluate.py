@@ -80,7 +80,8 @@ def onnx_session(path: Path, threads: int = 1):
 
 def onnx_feed(ids: list[int]) -> dict[str, np.ndarray]:
     input_ids = np.asarray([ids], dtype=np.int64)
-    return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids), "token_type_ids": np.zeros_like(input_ids)}
+    return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids),
+            "token_type_ids": np.zeros_like(input_ids)}
 
 
 def onnx_probabilities(path: Path, encoded_ids: list[list[int]], threads: int = 2) -> np.ndarray:

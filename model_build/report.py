@@ -7,11 +7,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # headless: CodeBuild and CI have no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.metrics import roc_curve
 
-from model_build.data import LabeledSet  # noqa: E402
+from model_build.data import LabeledSet
 
 
 def _roc_plot(path: Path, test: LabeledSet, labels: list[str], probabilities: dict[str, np.ndarray]) -> None:
@@ -120,11 +120,6 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
     if d3:
         lines += [f"Davidson 3 classes (student int8): macro-F1 {d3['macro_f1']:.4f}, hate F1 {d3['hate_f1']:.4f}, "
                   f"offensive F1 {d3['offensive_f1']:.4f}, neither F1 {d3['neither_f1']:.4f}.", ""]
-    lodo = metrics.get("leave_one_domain_out")
-    if lodo:
-        lines += ["## Leave one domain out (student trained on the other sets)", "",
-                  "| held out | toxic ROC-AUC |", "|---|---|",
-                  *[f"| {k} | {v:.4f} |" for k, v in lodo.items()], ""]
     lines += [
         "## Size and latency (batch 1, no padding, 1 intra-op thread)",
         "",
@@ -133,7 +128,8 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
         f"| teacher, PyTorch fp32 | {size['teacher_torch']:.1f} | {lat['teacher_torch_p50_ms']:.2f} |",
         f"| student, PyTorch fp32 | {size['student_torch']:.1f} | {lat['student_torch_p50_ms']:.2f} |",
         f"| student, ONNX fp32 | {size['fp32_onnx']:.1f} | {lat['fp32_onnx_p50_ms']:.2f} |",
-        f"| student, ONNX int8 (shipped) | {size['int8']:.1f} | {lat['int8_p50_ms']:.2f} (p99 {lat['int8_p99_ms']:.2f}) |",
+        f"| student, ONNX int8 (shipped) | {size['int8']:.1f} | {lat['int8_p50_ms']:.2f} "
+        f"(p99 {lat['int8_p99_ms']:.2f}) |",
         "",
         f"int8 student vs teacher: {lat['speedup_vs_teacher']:.1f}x faster at {lat['tokens']} tokens. "
         f"int8 vs fp32 agreement {metrics['int8_vs_fp32']['agreement']:.4f}; "

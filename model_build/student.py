@@ -81,7 +81,8 @@ def prune_ffn(model: PreTrainedModel, keep: int, batch: dict[str, torch.Tensor])
         if keep >= dense_in.out_features:
             continue
         seen: list[torch.Tensor] = []
-        hook = layer.intermediate.register_forward_hook(lambda _m, _i, out: seen.append(out.abs().mean((0, 1))))
+        hook = layer.intermediate.register_forward_hook(
+            lambda _m, _i, out, seen=seen: seen.append(out.abs().mean((0, 1))))
         model(**batch)
         hook.remove()
         importance = seen[0] * dense_out.weight.norm(dim=0)

@@ -108,7 +108,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
         log.info(json.dumps({"path": self.path.split("?")[0][:64], "status": status, "inputs": inputs,
                              "ms": round((time.perf_counter() - started) * 1e3, 3)}))
 
-    def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+    def do_GET(self) -> None:
         started = time.perf_counter()
         if self.path == "/ping":
             self._send(200, {"status": "ok", "model_version": self.server.model.version})
@@ -116,7 +116,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
             self._send(404, {"error": "not found"})
         self._log(200 if self.path == "/ping" else 404, started)
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         started = time.perf_counter()
         runtime_api = bool(RUNTIME_PATH.match(self.path))
         if self.path != "/invocations" and not runtime_api:
@@ -129,14 +129,14 @@ class InferenceHandler(BaseHTTPRequestHandler):
         except RequestError as exc:
             self._error(exc.status, exc.message, runtime_api)
             return self._log(exc.status, started)
-        except Exception:  # noqa: BLE001 - a bug must answer 500, not kill the connection
+        except Exception:
             log.exception("inference failed")
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", runtime_api)
             return self._log(500, started)
         self._send(200, response, {"X-Amzn-Invoked-Production-Variant": "local"} if runtime_api else None)
         self._log(200, started, len(response["results"]))
 
-    def do_PUT(self) -> None:  # noqa: N802
+    def do_PUT(self) -> None:
         self._discard_body()
         self._send(405, {"error": "method not allowed"})
 

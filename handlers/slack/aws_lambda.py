@@ -26,7 +26,7 @@ from handlers.slack.listeners import pop_lazy_failure
 logger = Logger(service="decorum-slack")
 
 
-class LazyRunFailed(RuntimeError):
+class LazyCheckError(RuntimeError):
     """Raised out of the handler so that Lambda retries the lazy invocation."""
 
 
@@ -34,8 +34,9 @@ def is_warmup(event: dict) -> bool:
     return bool(event.get("warmup")) or event.get("source") == "aws.events"
 
 
-def create_lambda_handler(config: BotConfig, credentials: SlackCredentials, classifier: EndpointClassifier | None = None,
-                          ledger: ReplyLedger | None = None, lambda_client=None) -> Callable[[dict, object], dict]:
+def create_lambda_handler(config: BotConfig, credentials: SlackCredentials,
+                          classifier: EndpointClassifier | None = None, ledger: ReplyLedger | None = None,
+                          lambda_client=None) -> Callable[[dict, object], dict]:
     classifier = classifier or EndpointClassifier(config)
     ledger = ledger or ReplyLedger(config.ledger_table, config.lease_seconds, config.ledger_ttl_days,
                                    endpoint_url=config.dynamodb_endpoint_url)
@@ -54,7 +55,7 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials, clas
         response = slack_handler.handle(event, context)
         failure = pop_lazy_failure()
         if failure is not None:
-            raise LazyRunFailed(f"lazy check failed ({failure.__class__.__name__}); Lambda will retry") from failure
+            raise LazyCheckError(f"lazy check failed ({failure.__class__.__name__}); Lambda will retry") from failure
         return response
 
     return handler

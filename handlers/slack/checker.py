@@ -109,7 +109,8 @@ class ReactionChecker:
                     metrics.add_metric(name="EndpointLatency", unit=MetricUnit.Milliseconds, value=verdict.latency_ms)
                     metrics.add_metric(name="VerdictFlagged" if verdict.toxic else "VerdictClean",
                                        unit=MetricUnit.Count, value=1)
-                    outcome, (fallback, blocks) = ("flagged" if verdict.toxic else "clean"), replies.verdict_reply(verdict)
+                    outcome = "flagged" if verdict.toxic else "clean"
+                    fallback, blocks = replies.verdict_reply(verdict)
                     model_version = verdict.model_version
                 except ClassificationError as exc:
                     mark = lap("classify", mark)

@@ -68,7 +68,8 @@ class EndpointClassifier:
                 latency_ms=(time.perf_counter() - started) * 1e3,
             )
         except ClientError as exc:
-            raise ClassificationError(f"endpoint error {exc.response.get('Error', {}).get('Code', 'unknown')}") from None
+            code = exc.response.get("Error", {}).get("Code", "unknown")
+            raise ClassificationError(f"endpoint error {code}") from None
         except BotoCoreError as exc:
             raise ClassificationError(f"endpoint unreachable ({exc.__class__.__name__})") from None
         except (KeyError, IndexError, TypeError, ValueError):

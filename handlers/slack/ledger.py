@@ -40,7 +40,8 @@ class Claim:
 
 
 class ReplyLedger:
-    def __init__(self, table_name: str, lease_seconds: int, ttl_days: int, client=None, endpoint_url: str | None = None):
+    def __init__(self, table_name: str, lease_seconds: int, ttl_days: int, client=None,
+                 endpoint_url: str | None = None):
         self.table = table_name
         self.lease_seconds = lease_seconds
         self.ttl_seconds = ttl_days * 86_400
@@ -81,7 +82,8 @@ class ReplyLedger:
                 ReturnValues="ALL_OLD",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
-            item = self.client.get_item(TableName=self.table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item", {})
+            item = self.client.get_item(TableName=self.table, Key={"pk": {"S": key}},
+                                        ConsistentRead=True).get("Item", {})
             if item.get("status", {}).get("S") == COMPLETED:
                 seen = event_id in item.get("event_ids", {}).get("SS", [])
                 return Claim(False, attempt, key, "redelivery" if seen else "already_checked")
@@ -110,8 +112,8 @@ class ReplyLedger:
         try:
             self.client.update_item(
                 TableName=self.table, Key={"pk": {"S": claim.key}}, UpdateExpression=update,
-                ConditionExpression="#owner = :owner", ExpressionAttributeNames={"#status": "status", "#owner": "owner"},
-                ExpressionAttributeValues=values,
+                ConditionExpression="#owner = :owner",
+                ExpressionAttributeNames={"#status": "status", "#owner": "owner"}, ExpressionAttributeValues=values,
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False

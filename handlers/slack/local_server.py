@@ -41,10 +41,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._reply(200 if self.path == "/health" else 404, '{"ok": true}' if self.path == "/health" else "")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         if self.path.split("?")[0] != self.server.path:
             self.close_connection = True
             return self._reply(404, "")

@@ -60,7 +60,7 @@ def test_codebuild_runs_the_full_profile_and_publishes(default_app) -> None:
 
 
 def test_explicit_version_needs_no_build_during_deploy(tmp_path: Path) -> None:
-    app, templates = synth(tmp_path, {"inference": {"model_source": "version", "model_version": "20261123-1"}})
+    _, templates = synth(tmp_path, {"inference": {"model_source": "version", "model_version": "20261123-1"}})
     templates["DecorumModelBuild"].resource_count_is("AWS::CloudFormation::CustomResource", 0)
     (model,) = templates["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
     url = json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
@@ -224,7 +224,7 @@ def test_cfn_lint_finds_no_errors_in_any_template(default_app) -> None:
 
 def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) -> None:
     """The one synth that bundles the Lambda offline (pip, no Docker) and runs CDK's own validation."""
-    app, _ = synth(tmp_path, bundle=True, validate=True)
+    synth(tmp_path, bundle=True, validate=True)
     manifest = json.loads((tmp_path / "DecorumSlackBot.assets.json").read_text())
     code_dirs = [tmp_path / f["source"]["path"] for f in manifest["files"].values()
                  if (tmp_path / f["source"]["path"] / "handlers" / "slack").is_dir()]

@@ -26,7 +26,7 @@ class FaultyEndpointHandler(InferenceHandler):
     """The real inference handler, preceded by scripted faults: what SageMaker's runtime answers
     when the endpoint is throttled, failing, or slow."""
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         fault = self.server.faults.pop(0) if self.server.faults else None
         self.server.calls += 1
         if fault == "throttle":

@@ -84,7 +84,7 @@ def test_crash_before_the_reply_is_retried_by_lambda_and_replies_once(harness) -
     h.standin.fail_next("chat.postMessage")  # classified, then the reply fails: the run raises
     h.react(ts)
     h.lambda_api.drain()
-    assert h.lambda_api.attempts == ["LazyRunFailed", "ok"]
+    assert h.lambda_api.attempts == ["LazyCheckError", "ok"]
     assert len(h.standin.replies_to(h.channel, ts)) == 1
 
 
@@ -108,7 +108,7 @@ def test_death_after_replying_is_taken_over_without_a_second_reply(harness) -> N
     ts = h.standin.post_user_message(h.channel, "you total idiot")
     h.react(ts)
     h.lambda_api.drain()
-    assert h.lambda_api.attempts == ["LazyRunFailed", "ok"]
+    assert h.lambda_api.attempts == ["LazyCheckError", "ok"]
     assert len(h.standin.replies_to(h.channel, ts)) == 1
 
 

@@ -60,15 +60,14 @@ def test_a_taken_port_is_named_with_its_step(tiny_model: Path, tmp_path: Path) -
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         taken = busy.getsockname()[1]
-        with pytest.raises(StackError, match=f"step 'slack app' failed: port {taken} is already in use"):
-            with local_stack(tiny_model, Ports(slack_app=taken), logs_dir=tmp_path):
-                pass
+        with (pytest.raises(StackError, match=f"step 'slack app' failed: port {taken} is already in use"),
+              local_stack(tiny_model, Ports(slack_app=taken), logs_dir=tmp_path)):
+            pass
 
 
 def test_a_missing_model_is_named(tmp_path: Path) -> None:
-    with pytest.raises(StackError, match="step 'model' failed"):
-        with local_stack(tmp_path, logs_dir=tmp_path):
-            pass
+    with pytest.raises(StackError, match="step 'model' failed"), local_stack(tmp_path, logs_dir=tmp_path):
+        pass
 
 
 def test_demo_command_passes_on_the_tiny_model(tiny_model: Path) -> None:
