@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import statistics
 import sys
 import threading
@@ -120,7 +121,13 @@ def run(model_dir: Path, ports: Ports) -> int:
             return 0
 
 
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt  # SIGTERM/SIGHUP: the same orderly shutdown as Ctrl-C (children stopped)
+
+
 def main(argv: list[str] | None = None) -> int:
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(stop_signal, _stop)
     parser = argparse.ArgumentParser(prog="python -m local")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in ("demo", "run"):

@@ -77,3 +77,36 @@ def test_demo_command_passes_on_the_tiny_model(tiny_model: Path) -> None:
                              "--any-verdict"], cwd=REPO, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     assert "demo passed" in result.stdout and "event -> ack" in result.stdout
+
+
+def _children_of(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_run_stops_its_children_on_sigterm(tiny_model: Path) -> None:
+    import signal
+    import time
+
+    run = subprocess.Popen([sys.executable, "-m", "local", "run", "--model-dir", str(tiny_model), "--standin-port", "0",
+                            "--slack-port", "0", "--inference-port", "0", "--moto-port", "0"],
+                           cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        assert "Decorum is running locally" in run.stdout.readline()
+        children = _children_of(run.pid)
+        assert len(children) == 2  # the inference server and the Slack app
+        run.send_signal(signal.SIGTERM)
+        assert run.wait(timeout=20) == 0
+    finally:
+        run.kill()
+    time.sleep(0.2)
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
