@@ -80,7 +80,8 @@ class ModelBuild(Construct):
             description="Decorum model build: distil, export to ONNX, quantize, gate, publish",
             source=aws_codebuild.Source.s3(bucket=source.bucket, path=source.s3_object_key),
             environment=aws_codebuild.BuildEnvironment(
-                build_image=(aws_codebuild.LinuxGpuBuildImage.DLC_PYTORCH_2_1_0_INFERENCE if gpu
+                build_image=(aws_codebuild.LinuxGpuBuildImage.aws_deep_learning_containers_image(
+                                 "pytorch-training", settings.gpu_image_tag) if gpu
                              else aws_codebuild.LinuxBuildImage.STANDARD_7_0),
                 compute_type=aws_codebuild.ComputeType[settings.compute_type],
             ),
@@ -98,10 +99,13 @@ class ModelBuild(Construct):
             build_spec=aws_codebuild.BuildSpec.from_object({
                 "version": "0.2",
                 "phases": {
-                    "install": {"runtime-versions": {"python": "3.11"}, "commands": [
-                        "python -m pip install --quiet torch==2.13.0",
-                        "python -m pip install --quiet -r requirements.txt",
-                    ]},
+                    "install": {
+                        # The GPU (deep learning container) images bring their own Python.
+                        **({} if gpu else {"runtime-versions": {"python": "3.11"}}),
+                        "commands": [
+                            "python -m pip install --quiet torch==2.13.0",
+                            "python -m pip install --quiet -r requirements.txt",
+                        ]},
                     "pre_build": {"commands": [
                         # The build reads the shared data where the profiles expect it: ../shared/data.
                         "aws s3 cp \"$DATA_ZIP\" /tmp/data.zip",

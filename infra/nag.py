@@ -58,6 +58,11 @@ def acknowledge_findings(app: DecorumApp) -> None:
         f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/"
         f"{app.model_build.model_build_settings.model_package_group}/*",
     )
+    if app.model_build.model_build_settings.gpu:
+        _ack(build.project, CB5="GPU builds use an AWS Deep Learning Containers PyTorch image (AWS-maintained, "
+                                "pinned by tag in cdk.json): CodeBuild's own GPU images are years old.")
+        _ack_findings(build.project, "IAM5", "Pulling the DLC image needs ecr:GetAuthorizationToken, which AWS "
+                                             "defines on '*' only.", "Resource::*")
     provider = build.node.try_find_child("BuildProvider")
     if provider is not None:
         start, poll = build.node.find_child("StartBuild"), build.node.find_child("PollBuild")

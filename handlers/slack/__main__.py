@@ -30,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("socket", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s", stream=sys.stdout)
+    from aws_lambda_powertools import Logger
+
+    Logger(service="decorum-slack")  # the JSON formatter the checker's logs use on Lambda too
     try:
         config = BotConfig.from_env()
         app = create_app(config, load_credentials(config))

@@ -235,3 +235,10 @@ def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) 
     assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "handlers"} <= names
     assert not names & {"torch", "transformers", "boto3", "botocore", "onnxruntime"}
     assert not (bundle / "handlers" / "inference").exists()
+
+
+def test_gpu_build_uses_a_gpu_image(tmp_path: Path) -> None:
+    _, templates = synth(tmp_path, {"model_build": {"gpu": True}})
+    (project,) = templates["DecorumModelBuild"].find_resources("AWS::CodeBuild::Project").values()
+    assert project["Properties"]["Environment"]["Type"] == "LINUX_GPU_CONTAINER"
+    assert "runtime-versions" not in project["Properties"]["Source"]["BuildSpec"]
