@@ -320,6 +320,7 @@ def _render_page(standin: SlackStandIn) -> str:
 def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True
 
         def log_message(self, format: str, *args) -> None:  # noqa: A002
             pass

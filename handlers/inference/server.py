@@ -87,6 +87,7 @@ class InferenceServer(ThreadingHTTPServer):
 
 class InferenceHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: no TCP handshake per message
+    disable_nagle_algorithm = True  # else a small response waits ~40 ms on the client's delayed ACK
     server: InferenceServer
     error_content_type = "application/json"
     error_message_format = '{"error": "%(message)s"}'

@@ -25,6 +25,7 @@ class BoltHTTPServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small responses must not wait on the client's delayed ACK
     server: BoltHTTPServer
 
     def log_message(self, format: str, *args) -> None:  # noqa: A002
