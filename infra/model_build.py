@@ -21,10 +21,9 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from infra.config import ModelBuildSettings
+from infra.config import InfraConfigError, ModelBuildSettings
 
 REPO = Path(__file__).resolve().parent.parent
-DATA = REPO.parent / "shared" / "data"
 SOURCE_EXCLUDES = [".venv", "node_modules", "build", "cdk.out", ".cache", ".git", "**/__pycache__", "tests", "bench"]
 LATEST_KEY = "models/latest.json"
 
@@ -73,7 +72,10 @@ class ModelBuild(Construct):
             lifecycle_rules=[aws_s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90))],
         )
         source = aws_s3_assets.Asset(self, "Source", path=str(REPO), exclude=SOURCE_EXCLUDES)
-        data = aws_s3_assets.Asset(self, "Data", path=str(DATA))
+        data_dir = (REPO / settings.data_dir).resolve()
+        if not data_dir.is_dir():
+            raise InfraConfigError(f"decorum.model_build.data_dir: {data_dir} is not a folder (the labeled data)")
+        data = aws_s3_assets.Asset(self, "Data", path=str(data_dir))
         gpu = settings.gpu
         self.project = aws_codebuild.Project(
             self, "Project",

@@ -55,7 +55,7 @@ def demo(model_dir: Path, check_verdicts: bool = True) -> int:
             ts = standin.post_user_message(CHANNEL, text, thread_ts=parent if in_thread else None)
             posted.append((label, ts, text, expected))
 
-        # A trigger reaction on each; on the benign one also another emoji, and the trigger twice more.
+        # The trigger on each; another emoji on the benign one; the trigger twice more on the offensive one.
         reactions = [(ts, TRIGGER) for _, ts, _, _ in posted]
         reactions += [(posted[0][1], "thumbsup"), (posted[1][1], TRIGGER), (posted[1][1], TRIGGER)]
         acks: list[float] = []

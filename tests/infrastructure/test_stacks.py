@@ -112,6 +112,11 @@ def test_invalid_settings_fail_at_synth(decorum: dict, message: str) -> None:
         DecorumConfig.from_dict(decorum)
 
 
+def test_missing_data_folder_is_named(tmp_path: Path) -> None:
+    with pytest.raises(InfraConfigError, match="data_dir: .* is not a folder"):
+        synth(tmp_path, {"model_build": {"data_dir": "no/such/folder"}})
+
+
 # --------------------------------------------------------------------------------------- slack bot
 
 
