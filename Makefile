@@ -51,7 +51,6 @@ bench: $(STAMP) $(MODEL_DIR)/model.onnx
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/ruff format --check . || true
 
 synth: $(STAMP)
 	npx cdk synth --quiet
