@@ -26,12 +26,7 @@ def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
 
 
 def create_app(config: BotConfig, credentials: SlackCredentials, checker: ReactionChecker | None = None) -> App:
-    checker = checker or ReactionChecker(
-        config,
-        ReplyLedger(config.ledger_table, config.lease_seconds, config.ledger_ttl_days,
-                    endpoint_url=config.dynamodb_endpoint_url),
-        EndpointClassifier(config),
-    )
+    checker = checker or ReactionChecker(config, ReplyLedger.from_config(config), EndpointClassifier(config))
     app = App(
         signing_secret=credentials.signing_secret,
         client=web_client(config, credentials),

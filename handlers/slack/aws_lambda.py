@@ -38,8 +38,7 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials,
                           classifier: EndpointClassifier | None = None, ledger: ReplyLedger | None = None,
                           lambda_client=None) -> Callable[[dict, object], dict]:
     classifier = classifier or EndpointClassifier(config)
-    ledger = ledger or ReplyLedger(config.ledger_table, config.lease_seconds, config.ledger_ttl_days,
-                                   endpoint_url=config.dynamodb_endpoint_url)
+    ledger = ledger or ReplyLedger.from_config(config)
     slack_handler = SlackRequestHandler(create_app(config, credentials, ReactionChecker(config, ledger, classifier)))
     if lambda_client is not None:
         slack_handler.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(slack_handler.logger,

@@ -24,6 +24,8 @@ from typing import Literal
 
 import boto3
 
+from handlers.slack.config import BotConfig
+
 IN_PROGRESS, COMPLETED = "IN_PROGRESS", "COMPLETED"
 FAILED_OUTCOME = "failed"  # a completed check whose reply said it failed: a new reaction may retry it
 
@@ -46,6 +48,11 @@ class ReplyLedger:
         self.lease_seconds = lease_seconds
         self.ttl_seconds = ttl_days * 86_400
         self.client = client or boto3.client("dynamodb", endpoint_url=endpoint_url)
+
+    @classmethod
+    def from_config(cls, config: BotConfig) -> ReplyLedger:
+        return cls(config.ledger_table, config.lease_seconds, config.ledger_ttl_days,
+                   endpoint_url=config.dynamodb_endpoint_url)
 
     @staticmethod
     def key(channel: str, message_ts: str) -> str:
