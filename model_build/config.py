@@ -51,6 +51,9 @@ class DataConfig:
     test_fraction: float = 0.1
     # Size of the weighted training mix (0: every training row once, weights ignored).
     train_rows: int = 0
+    # Weight of a positive target in the label loss, per label (absent: 1). A rare label gets more:
+    # Davidson's hate class is 6 % of tweets, and without it the model ranks hate below offensive.
+    positive_weight: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.sets:
@@ -64,6 +67,13 @@ class DataConfig:
             raise ConfigError("data.validation_fraction and data.test_fraction must be in (0, 0.5)")
         if self.train_rows < 0:
             raise ConfigError("data.train_rows must be >= 0")
+        for label, weight in self.positive_weight.items():
+            if label not in self.labels or weight <= 0:
+                raise ConfigError(f"data.positive_weight.{label}: must name one of {list(self.labels)}, weight > 0")
+
+    def positive_weights(self) -> tuple[float, ...]:
+        """One weight per label, in label order."""
+        return tuple(self.positive_weight.get(label, 1.0) for label in self.labels)
 
 
 @dataclass(frozen=True)
@@ -227,7 +237,9 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
         for part in parents:
             table = table.setdefault(part, {})
         table[leaf] = value
-    # Relative dataset paths are relative to the config file's folder.
+    # Relative dataset paths and cache folder are relative to the config file's folder.
+    if isinstance(raw.get("cache_dir"), str):
+        raw["cache_dir"] = _resolve_path(raw["cache_dir"], path.parent)
     for entry in raw.get("data", {}).get("sets", []):
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             entry["path"] = _resolve_path(entry["path"], path.parent)

@@ -4,7 +4,9 @@ For each dataset in the config, a student of the configured shape (the same laye
 taken from the un-fine-tuned teacher) is trained on the other datasets' training splits and scored
 on the held-out set's test split. The build's own teacher is not used: it has seen every domain.
 
-    python -m model_build lodo --config model_build/configs/quick.toml --out build/lodo
+    python -m model_build lodo --config model_build/configs/quick.toml --out build/model
+
+With `--out` a built model's folder, the table also goes into that model's report.md.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from transformers import AutoTokenizer
 
 from model_build.config import BuildConfig
 from model_build.data import LabeledSet, load_splits
+from model_build.report import refresh_lodo_section
 from model_build.student import prune_ffn, shrink
 from model_build.teacher import load_classifier, resolve_model_path
 from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, train
@@ -34,6 +37,7 @@ def leave_one_domain_out(cfg: BuildConfig, out: Path) -> dict[str, dict[str, flo
     tokenizer = AutoTokenizer.from_pretrained(source)
     scfg = cfg.student
     toxic = cfg.data.labels.index("toxic")
+    weights = torch.tensor(cfg.data.positive_weights())
     layers = scfg.layers or (0, load_classifier(source, cfg.data.labels).config.num_hidden_layers - 1)
     results: dict[str, dict[str, float]] = {}
     for held_out in [s.name for s in cfg.data.sets]:
@@ -48,7 +52,7 @@ def leave_one_domain_out(cfg: BuildConfig, out: Path) -> dict[str, dict[str, flo
             prune_ffn(model, scfg.intermediate_size, sample.batch(np.arange(len(sample.ids)), tokenizer.pad_token_id))
         encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
         targets = torch.from_numpy(train_set.soft)
-        train(model, encoded, lambda logits, index, t=targets: masked_bce(logits, t[index]), scfg.train,
+        train(model, encoded, lambda logits, index, t=targets: masked_bce(logits, t[index], weights), scfg.train,
               tokenizer.pad_token_id, cfg.data.seed, f"without {held_out}")
         test: LabeledSet = splits.test.take(np.flatnonzero(splits.test.source == held_out))
         p = sigmoid(predict_logits(model, Encoded.of(tokenizer, test.texts, scfg.train.max_length),
@@ -64,4 +68,5 @@ def leave_one_domain_out(cfg: BuildConfig, out: Path) -> dict[str, dict[str, flo
         others = ", ".join(s.name for s in cfg.data.sets if s.name != name)
         lines.append(f"| {name} | {others} ({r['train_rows']} rows) | {r['toxic_roc_auc']:.4f} |")
     (out / "lodo.md").write_text("\n".join(lines) + "\n")
+    refresh_lodo_section(out)  # `--out` a built model's folder: its report gets the table
     return results

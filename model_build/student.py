@@ -26,12 +26,13 @@ log = logging.getLogger(__name__)
 
 
 def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
-                      alpha: float, temperature: float) -> torch.Tensor:
+                      alpha: float, temperature: float, positive_weight: torch.Tensor | None = None) -> torch.Tensor:
     soft_teacher = torch.sigmoid(teacher_logits / temperature)
+    # Unweighted: the teacher learnt with the positive weights, so its logits already carry them.
     kd = F.binary_cross_entropy_with_logits(student_logits / temperature, soft_teacher) * temperature**2
     if alpha >= 1.0:
         return kd
-    return alpha * kd + (1.0 - alpha) * masked_bce(student_logits, targets)
+    return alpha * kd + (1.0 - alpha) * masked_bce(student_logits, targets, positive_weight)
 
 
 def layers_of(model: PreTrainedModel) -> torch.nn.ModuleList:
@@ -123,8 +124,9 @@ def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedToke
     encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
     teacher_t = torch.from_numpy(teacher_logits)
     targets = torch.from_numpy(train_set.soft)
+    weights = torch.tensor(cfg.data.positive_weights())
 
     def loss(logits: torch.Tensor, index: np.ndarray) -> torch.Tensor:
-        return distillation_loss(logits, teacher_t[index], targets[index], scfg.alpha, scfg.temperature)
+        return distillation_loss(logits, teacher_t[index], targets[index], scfg.alpha, scfg.temperature, weights)
 
     return train(student, encoded, loss, scfg.train, tokenizer.pad_token_id, cfg.data.seed + 1, "distil student")

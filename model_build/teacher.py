@@ -108,7 +108,8 @@ def prepare_teacher(cfg: BuildConfig, train_set: LabeledSet, data_hash: str) -> 
     model = load_classifier(source, labels)
     encoded = Encoded.of(tokenizer, train_set.texts, tcfg.max_length)
     targets = torch.from_numpy(train_set.soft)
-    train(model, encoded, lambda logits, index: masked_bce(logits, targets[index]), tcfg,
+    weights = torch.tensor(cfg.data.positive_weights())
+    train(model, encoded, lambda logits, index: masked_bce(logits, targets[index], weights), tcfg,
           tokenizer.pad_token_id, cfg.data.seed, "fine-tune teacher")
     staging = cached.with_name(cached.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)

@@ -57,12 +57,14 @@ def length_grouped_batches(lengths: np.ndarray, batch_size: int, rng: np.random.
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def masked_bce(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """Binary cross-entropy over the known (non-NaN) targets only."""
+def masked_bce(logits: torch.Tensor, targets: torch.Tensor,
+               positive_weight: torch.Tensor | None = None) -> torch.Tensor:
+    """Binary cross-entropy over the known (non-NaN) targets only; `positive_weight`: one per label."""
     known = ~torch.isnan(targets)
     if not known.any():
         return logits.sum() * 0.0
-    return F.binary_cross_entropy_with_logits(logits[known], targets[known])
+    weight = None if positive_weight is None else positive_weight.expand_as(logits)[known]
+    return F.binary_cross_entropy_with_logits(logits[known], targets[known], pos_weight=weight)
 
 
 def train(

@@ -13,6 +13,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from model_build.__main__ import main as build_cli
 from model_build.package import ARCHIVE_MEMBERS
+from model_build.report import refresh_lodo_section
 from tests.conftest import REPO
 
 TEXTS = ["have a lovely day", "you are a complete idiot", "🙂 ünïcödé", "x " * 400]
@@ -74,6 +75,7 @@ def test_bad_config_fails_before_any_work(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_leave_one_domain_out_writes_a_table_per_held_out_set(tmp_path: Path) -> None:
+    (tmp_path / "report.md").write_text("# Decorum model build x\n\n## Gate\n")  # as if a built model's folder
     code = build_cli(["lodo", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
                       "--set", "student.train.max_steps=3"])
     assert code == 0
@@ -81,3 +83,15 @@ def test_leave_one_domain_out_writes_a_table_per_held_out_set(tmp_path: Path) ->
     assert set(results) == {"davidson", "civil_toxic_spans", "stormfront"}
     assert all(0 <= r["toxic_roc_auc"] <= 1 and r["test_rows"] > 0 for r in results.values())
     assert "| stormfront | davidson, civil_toxic_spans" in (tmp_path / "lodo.md").read_text()
+    report = (tmp_path / "report.md").read_text()
+    assert report.startswith("# Decorum model build x") and "| stormfront | davidson, civil_toxic_spans" in report
+
+
+def test_lodo_section_is_replaced_not_appended(tmp_path: Path) -> None:
+    (tmp_path / "report.md").write_text("# build\n\n## Gate\n")
+    for auc in ("0.7000", "0.9000"):
+        (tmp_path / "lodo.md").write_text(f"| held-out domain | trained on | toxic ROC-AUC |\n| a | b | {auc} |\n")
+        refresh_lodo_section(tmp_path)
+    report = (tmp_path / "report.md").read_text()
+    assert report.count("## Leave one domain out") == 1 and "0.9000" in report and "0.7000" not in report
+    assert report.startswith("# build\n\n## Gate\n")

@@ -39,6 +39,8 @@ def test_out_of_range_and_inconsistent_values(tmp_path: Path) -> None:
         load_config(write(tmp_path, BASE + "[student]\nalpha = 1.5\n"))
     with pytest.raises(ConfigError, match="exactly student.num_layers"):
         load_config(write(tmp_path, BASE + "[student]\nnum_layers = 2\nlayers = [0]\n"))
+    with pytest.raises(ConfigError, match="positive_weight.hat: must name one of"):
+        load_config(write(tmp_path, BASE + "[data.positive_weight]\nhat = 4.0\n"))
     with pytest.raises(ConfigError, match="format must be one of"):
         load_config(write(tmp_path, BASE.replace("davidson", "tweets")))
 
@@ -51,6 +53,8 @@ def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
 
 
 def test_overrides_and_relative_paths(tmp_path: Path) -> None:
-    cfg = load_config(write(tmp_path, BASE.replace('"/x"', '"data/d"')), {"student.train.max_steps": 7})
+    text = 'cache_dir = "cache"\n' + BASE.replace('"/x"', '"data/d"')
+    cfg = load_config(write(tmp_path, text), {"student.train.max_steps": 7})
     assert cfg.student.train.max_steps == 7
     assert cfg.data.sets[0].path == str(tmp_path / "data" / "d")
+    assert cfg.cache_dir == str(tmp_path / "cache")  # not the caller's working directory

@@ -16,6 +16,17 @@ def test_masked_bce_ignores_unknown_labels() -> None:
     assert masked_bce(logits, torch.full((2, 2), float("nan"))).item() == 0.0
 
 
+def test_positive_weight_scales_only_the_positive_term_of_its_label() -> None:
+    logits = torch.tensor([[0.0, 0.0], [0.0, 0.0]])
+    targets = torch.tensor([[1.0, 1.0], [0.0, 0.0]])
+    plain = masked_bce(logits, targets)
+    weighted = masked_bce(logits, targets, torch.tensor([1.0, 3.0]))
+    # ln 2 per element; the one positive `hate` element counts 3 times: (1 + 3 + 1 + 1) / 4 vs 4 / 4.
+    assert torch.isclose(weighted / plain, torch.tensor(6 / 4))
+    partly_known = torch.tensor([[1.0, float("nan")], [0.0, 1.0]])
+    assert torch.isclose(masked_bce(logits, partly_known, torch.tensor([1.0, 3.0])) / plain, torch.tensor(5 / 3))
+
+
 def test_distillation_loss_mixes_teacher_and_labels() -> None:
     teacher = torch.tensor([[3.0, -3.0]])
     labels = torch.tensor([[0.0, float("nan")]])  # the teacher also covers the unknown label
