@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m bench --model-dir build/model [--only model,http,slack,stack]`.
+"""Benchmarks: `python -m bench --model-dir build/model [--only model,http,slack,stack,quality]`.
 
 Prints a table per section and writes bench/results/<section>.json. Numbers depend on the machine:
 the README's figures were taken on the project's 2-core machine with nothing else running.
@@ -20,6 +20,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -302,7 +303,53 @@ def bench_stack(model_dir: Path) -> dict:
             "reaction_to_reply": percentiles(reply[5:])}
 
 
-SECTIONS = {"model": bench_model, "http": bench_http, "slack": lambda _: bench_slack(), "stack": bench_stack}
+# ---------------------------------------------------------------------------------------- quality
+
+
+def bench_quality(model_dir: Path) -> dict:
+    """Davidson's hate class, the hardest target: the built model against a word + character TF-IDF
+    logistic regression (the dataset paper's kind of model) fit on the same Davidson training split
+    and scored on the same test split, so the model's figure has a bar measured on this very split."""
+    from scipy.sparse import hstack
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    from model_build.config import load_config
+    from model_build.data import LabeledSet, load_splits
+
+    manifest = json.loads((model_dir / "decorum.json").read_text())
+    cfg = load_config(REPO / "model_build" / "configs" / f"{manifest['config']}.toml")
+    splits = load_splits(cfg.data)  # per-set splits: the same test rows the build scored
+
+    def davidson(part: LabeledSet) -> tuple[list[str], np.ndarray]:
+        rows = np.flatnonzero(part.davidson_class >= 0)
+        return [part.texts[i] for i in rows], part.davidson_class[rows]
+
+    # Every Davidson training row, not the build's subsample: the baseline's best case.
+    train_texts, train_classes = davidson(load_splits(replace(cfg.data, train_rows=0)).train)
+    test_texts, test_classes = davidson(splits.test)
+    words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
+    features = hstack([words.fit_transform(train_texts), chars.fit_transform(train_texts)]).tocsr()
+    test_features = hstack([words.transform(test_texts), chars.transform(test_texts)]).tocsr()
+    baseline = LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced").fit(features, train_classes)
+    per_class = f1_score(test_classes, baseline.predict(test_features), labels=[0, 1, 2], average=None)
+    test = manifest["metrics"]["test"]
+    return {
+        "davidson_test_rows": len(test_classes), "hate_rows": int((test_classes == 0).sum()),
+        "hate_f1": {"tfidf_logistic_regression": round(float(per_class[0]), 4),
+                    "teacher": round(test["teacher"]["davidson_3class"]["hate_f1"], 4),
+                    "student_int8": round(test["int8"]["davidson_3class"]["hate_f1"], 4)},
+        "macro_f1": {"tfidf_logistic_regression": round(float(per_class.mean()), 4),
+                     "teacher": round(test["teacher"]["davidson_3class"]["macro_f1"], 4),
+                     "student_int8": round(test["int8"]["davidson_3class"]["macro_f1"], 4)},
+        "model": manifest["version"],
+    }
+
+
+SECTIONS = {"model": bench_model, "http": bench_http, "slack": lambda _: bench_slack(), "stack": bench_stack,
+            "quality": bench_quality}
 
 
 def main(argv: list[str] | None = None) -> int:
