@@ -64,6 +64,8 @@ def _torch_latency(model, ids: list[int]) -> np.ndarray:
 
 def build(cfg: BuildConfig, out: Path) -> dict:
     out.mkdir(parents=True, exist_ok=True)
+    for stale in ("lodo.md", "lodo.json"):  # measured for an earlier build's recipe
+        (out / stale).unlink(missing_ok=True)
     work = out / "work"
     work.mkdir(exist_ok=True)
     labels = cfg.data.labels

@@ -142,24 +142,18 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
         "![size and latency per step](plots/steps.png)",
         "",
     ]
-    (out / "report.md").write_text("\n".join(lines) + lodo_section(out))
+    (out / "report.md").write_text("\n".join(lines))
 
 
 LODO_HEADING = "## Leave one domain out"
 
 
-def lodo_section(out: Path) -> str:
-    """The LODO table kept beside the model (`python -m model_build lodo --out <model dir>`), if any."""
-    table = out / "lodo.md"
-    if not table.is_file():
-        return ""
-    return (f"{LODO_HEADING}\n\nA student of this profile's shape trained on the other domains' labels, tested on "
-            f"the held-out domain's test split:\n\n{table.read_text()}")
-
-
 def refresh_lodo_section(out: Path) -> None:
-    """Replaces the LODO section of an existing report (LODO runs apart from the build: it trains 3 models)."""
+    """Puts `out/lodo.md` into `out/report.md`, replacing an earlier LODO section. LODO runs apart
+    from the build (it trains 3 more models); a rebuild removes the table it would no longer match."""
     report = out / "report.md"
     if report.is_file():
-        body = report.read_text().split(LODO_HEADING)[0].rstrip("\n") + "\n\n"
-        report.write_text(body + lodo_section(out))
+        body = report.read_text().split(LODO_HEADING)[0].rstrip("\n")
+        report.write_text(f"{body}\n\n{LODO_HEADING}\n\nA student of this profile's shape trained on the other "
+                          f"domains' labels, tested on the held-out domain's test split:\n\n"
+                          f"{(out / 'lodo.md').read_text()}")

@@ -60,6 +60,7 @@ def test_onnx_matches_pytorch(tiny_model: Path) -> None:
 
 
 def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "lodo.md").write_text("| an earlier recipe's table |\n")
     code = build_cli(["build", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
                       "--set", f"cache_dir={tmp_path / 'cache'}", "--set", "gate.max_size_mb=0.5",
                       "--set", "student.train.max_steps=2", "--set", "teacher.train.max_steps=2"])
@@ -67,6 +68,7 @@ def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "model gate failed" in err and "model size (MB)" in err
     assert (tmp_path / "report.md").exists()  # the report of a failed build is still there to read
+    assert not (tmp_path / "lodo.md").exists()  # a rebuild drops the LODO table it would no longer match
 
 
 def test_bad_config_fails_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
