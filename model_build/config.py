@@ -151,6 +151,11 @@ class GateConfig:
     max_int8_auc_drop: float = 0.01
     # Minimum test ROC-AUC per label (labels absent here are reported, not gated).
     min_auc: dict[str, float] = field(default_factory=lambda: {"toxic": 0.85})
+    # Largest teacher-minus-student test ROC-AUC per label on each set's own test split: what
+    # distillation may cost in any one domain (labels absent here are reported, not gated).
+    max_teacher_auc_gap: dict[str, float] = field(default_factory=dict)
+    # Minimum hate-class F1 over Davidson's 3 classes (0: reported, not gated).
+    min_davidson_hate_f1: float = 0.0
     max_p50_latency_ms: float = 5.0
     max_size_mb: float = 32.0
     latency_tokens: int = 26

@@ -130,6 +130,18 @@ def apply_gate(cfg: GateConfig, metrics: dict) -> GateResult:
             gate.failures.append(f"test ROC-AUC ({label}): not measurable on the test split")
         else:
             gate.check(f"test ROC-AUC ({label})", auc, minimum, False)
+    int8, teacher = metrics["test"]["int8"], metrics["test"]["teacher"]
+    for label, limit in cfg.max_teacher_auc_gap.items():
+        for group in sorted(set(int8) - {"all", "davidson_3class"}):
+            student_auc = int8[group].get(label, {}).get("roc_auc")
+            teacher_auc = teacher.get(group, {}).get(label, {}).get("roc_auc")
+            if student_auc is not None and teacher_auc is not None:
+                gate.check(f"teacher - student ROC-AUC ({label}, {group})", teacher_auc - student_auc, limit, True)
+    if cfg.min_davidson_hate_f1:
+        if "davidson_3class" in int8:
+            gate.check("Davidson hate-class F1", int8["davidson_3class"]["hate_f1"], cfg.min_davidson_hate_f1, False)
+        else:
+            gate.failures.append("Davidson hate-class F1: no Davidson rows in the test split")
     gate.check("p50 latency, batch 1 (ms)", metrics["latency"]["int8_p50_ms"], cfg.max_p50_latency_ms, True)
     gate.check("model size (MB)", metrics["size_mb"]["int8"], cfg.max_size_mb, True)
     return gate

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 import torch
 
-from model_build.evaluate import GateResult, davidson_classes, tune_thresholds
+from model_build.config import GateConfig
+from model_build.evaluate import GateResult, apply_gate, davidson_classes, tune_thresholds
 from model_build.student import distillation_loss, prune_ffn
 from model_build.teacher import load_classifier, resolve_model_path
 from model_build.training import length_grouped_batches, masked_bce
@@ -64,6 +65,21 @@ def test_gate_names_every_miss() -> None:
     gate.check("agreement", 0.9, 0.99, at_most=False)
     with pytest.raises(RuntimeError, match="latency: 3 .*\n.*agreement"):
         gate.raise_if_failed()
+
+
+def test_gate_checks_the_teacher_gap_per_set_and_davidson_hate_f1() -> None:
+    def scores(davidson: float, civil: float) -> dict:
+        return {"all": {"toxic": {"roc_auc": 0.9}}, "davidson": {"toxic": {"roc_auc": davidson}},
+                "civil": {"toxic": {"roc_auc": civil}}, "davidson_3class": {"hate_f1": 0.5}}
+
+    metrics = {"parity": {"max_abs_diff": 0.0}, "int8_vs_fp32": {"agreement": 1.0, "auc_drop": {}},
+               "test": {"int8": scores(0.99, 0.65), "teacher": scores(0.98, 0.67)},
+               "latency": {"int8_p50_ms": 1.0}, "size_mb": {"int8": 10.0}}
+    gate = apply_gate(GateConfig(max_teacher_auc_gap={"toxic": 0.01}, min_davidson_hate_f1=0.55), metrics)
+    assert [f.split(":")[0] for f in gate.failures] == ["teacher - student ROC-AUC (toxic, civil)",
+                                                          "Davidson hate-class F1"]
+    assert ("teacher - student ROC-AUC (toxic, davidson)", "-0.01 <= 0.01", True) in gate.checks
+    assert apply_gate(GateConfig(), metrics).failures == []  # both gates off by default
 
 
 def test_length_grouped_batches_cover_every_row_once() -> None:
