@@ -314,9 +314,11 @@ def bench_quality(model_dir: Path) -> dict:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
+    from tokenizers import Tokenizer
 
     from model_build.config import load_config
     from model_build.data import LabeledSet, load_splits
+    from model_build.evaluate import davidson_classes, onnx_probabilities
 
     manifest = json.loads((model_dir / "decorum.json").read_text())
     cfg = load_config(REPO / "model_build" / "configs" / f"{manifest['config']}.toml")
@@ -339,10 +341,6 @@ def bench_quality(model_dir: Path) -> dict:
 
     # The shipped model on the same rows, as served (batch 1, its tokenizer and thresholds), and how
     # far its hate-class F1 moves when the 143-odd hate tweets are resampled.
-    from tokenizers import Tokenizer
-
-    from model_build.evaluate import davidson_classes, onnx_probabilities
-
     tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
     tokenizer.enable_truncation(manifest["max_length"])
     ids = [e.ids for e in tokenizer.encode_batch(test_texts)]
