@@ -322,14 +322,15 @@ def bench_quality(model_dir: Path) -> dict:
 
     manifest = json.loads((model_dir / "decorum.json").read_text())
     cfg = load_config(REPO / "model_build" / "configs" / f"{manifest['config']}.toml")
-    splits = load_splits(cfg.data)  # per-set splits: the same test rows the build scored
+    # Splits are drawn per set before any mixing: the same test rows the build scored, and every
+    # Davidson training row rather than the build's subsample (the baseline's best case).
+    splits = load_splits(replace(cfg.data, train_rows=0))
 
     def davidson(part: LabeledSet) -> tuple[list[str], np.ndarray]:
         rows = np.flatnonzero(part.davidson_class >= 0)
         return [part.texts[i] for i in rows], part.davidson_class[rows]
 
-    # Every Davidson training row, not the build's subsample: the baseline's best case.
-    train_texts, train_classes = davidson(load_splits(replace(cfg.data, train_rows=0)).train)
+    train_texts, train_classes = davidson(splits.train)
     test_texts, test_classes = davidson(splits.test)
     words = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
     chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
