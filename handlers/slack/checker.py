@@ -17,6 +17,7 @@ from handlers.slack import replies
 from handlers.slack.classifier import ClassificationError, EndpointClassifier
 from handlers.slack.config import BotConfig
 from handlers.slack.ledger import FAILED_OUTCOME, ReplyLedger
+from handlers.slack.text import plain_text
 
 log = Logger(service="decorum-slack", child=True)
 NAMESPACE = "Decorum"
@@ -98,7 +99,7 @@ class ReactionChecker:
             if message is not None and is_own_message(message, bot_user_id):
                 self.ledger.complete(claim, "ignored_own_message")
                 return CheckResult("ignored_own_message", timings_ms=timings)
-            text = (message or {}).get("text", "")
+            text = plain_text((message or {}).get("text", ""))
             if not text.strip():
                 outcome, (fallback, blocks), model_version = "nothing_to_check", replies.notice_reply(
                     replies.NOTHING_TO_CHECK), None

@@ -40,11 +40,16 @@ class FaultyEndpointHandler(InferenceHandler):
                 time.sleep(1.5)
             super().do_POST()
 
+    def _read_body(self) -> bytes:
+        body = super()._read_body()
+        self.server.bodies.append(body)
+        return body
+
 
 @pytest.fixture(scope="session")
 def endpoint(toxicity_model) -> Iterator:
     server = serve(toxicity_model, "127.0.0.1", 0, handler_class=FaultyEndpointHandler)
-    server.faults, server.calls = [], 0
+    server.faults, server.calls, server.bodies = [], 0, []
     serve_in_thread(server)
     yield server
     server.shutdown()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -79,6 +80,16 @@ def test_unicode_and_a_40000_character_message(make_bot) -> None:
     bot.react(huge)
     assert [outcome(r) for r in bot.replies(emoji)] in (["flagged"], ["clean"])
     assert [outcome(r) for r in bot.replies(huge)] in (["flagged"], ["clean"])
+
+
+def test_the_endpoint_reads_plain_text_not_slack_markup(make_bot, endpoint) -> None:
+    bot = make_bot()
+    # As the Web API returns it: a mention, a link and entities for typed "&", "<" and ">".
+    ts = bot.post("<@U024BE7LH> &amp; <https://example.com|your blog> &lt;3 are a joke")
+    endpoint.bodies.clear()
+    bot.react(ts)
+    assert [outcome(r) for r in bot.replies(ts)] in (["flagged"], ["clean"])
+    assert [json.loads(b)["inputs"] for b in endpoint.bodies] == ["@user & your blog <3 are a joke"]
 
 
 def test_ephemeral_mode_answers_only_the_reactor(make_bot) -> None:
