@@ -14,15 +14,21 @@ REPO = Path(__file__).resolve().parent.parent
 VARIANT = "AllTraffic"
 
 
+def serving_image(scope: Construct, construct_id: str) -> aws_ecr_assets.DockerImageAsset:
+    """The serving image. Its tag is the source's hash, so the endpoint and the model-build job (which
+    names the image in each Model Registry entry) refer to one image, pushed once."""
+    return aws_ecr_assets.DockerImageAsset(
+        scope, construct_id, directory=str(REPO / "handlers"), file="inference/Dockerfile",
+        exclude=["slack", "**/__pycache__"], platform=aws_ecr_assets.Platform.LINUX_AMD64,
+    )
+
+
 class Inference(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: InferenceSettings, prefix: str,
                  artifact_bucket: aws_s3.IBucket, artifact_key: aws_kms.IKey,
                  built_model_key: str | None = None) -> None:
         super().__init__(scope, construct_id)
-        image = aws_ecr_assets.DockerImageAsset(
-            self, "Image", directory=str(REPO / "handlers"), file="inference/Dockerfile",
-            exclude=["slack", "**/__pycache__"], platform=aws_ecr_assets.Platform.LINUX_AMD64,
-        )
+        image = serving_image(self, "Image")
         role = aws_iam.Role(self, "Role", assumed_by=aws_iam.ServicePrincipal("sagemaker.amazonaws.com"),
                             description="SageMaker endpoint: pull the serving image, read the model archive")
         image.repository.grant_pull(role)

@@ -22,6 +22,7 @@ from aws_cdk import (
 from constructs import Construct
 
 from infra.config import InfraConfigError, ModelBuildSettings
+from infra.inference import serving_image
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE_EXCLUDES = [".venv", "node_modules", "build", "cdk.out", ".cache", ".git", "**/__pycache__", "tests", "bench"]
@@ -97,6 +98,9 @@ class ModelBuild(Construct):
                 "ARTIFACT_URI": aws_codebuild.BuildEnvironmentVariable(value=f"s3://{self.bucket.bucket_name}"),
                 "MODEL_PACKAGE_GROUP": aws_codebuild.BuildEnvironmentVariable(value=settings.model_package_group),
                 "DATA_ZIP": aws_codebuild.BuildEnvironmentVariable(value=data.s3_object_url),
+                # The image each Model Registry entry names beside its model archive.
+                "DECORUM_SERVING_IMAGE_URI": aws_codebuild.BuildEnvironmentVariable(
+                    value=serving_image(self, "ServingImage").image_uri),
             },
             build_spec=aws_codebuild.BuildSpec.from_object({
                 "version": "0.2",

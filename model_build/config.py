@@ -171,6 +171,12 @@ class PublishConfig:
     artifact_uri: str = ""
     model_package_group: str = ""
 
+    def __post_init__(self) -> None:
+        if self.artifact_uri and not self.artifact_uri.startswith("s3://"):
+            raise ConfigError(f"publish.artifact_uri must be an s3:// URI, got {self.artifact_uri!r}")
+        if self.model_package_group and not self.artifact_uri:
+            raise ConfigError("publish.model_package_group needs publish.artifact_uri (the registry names the archive)")
+
 
 @dataclass(frozen=True)
 class BuildConfig:

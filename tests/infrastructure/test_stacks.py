@@ -53,6 +53,12 @@ def test_codebuild_runs_the_full_profile_and_publishes(default_app) -> None:
     assert "publish.artifact_uri=$ARTIFACT_URI" in build
     env = {v["Name"]: v.get("Value") for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
     assert env["PROFILE"] == "full"
+    # The registry entry names the image the endpoint runs: the same asset, by its source hash.
+    (model,) = default_app[1]["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
+    endpoint_image = json.dumps(model["Properties"]["PrimaryContainer"]["Image"])
+    registry_image = json.dumps(env["DECORUM_SERVING_IMAGE_URI"])
+    image_tag = registry_image.rsplit(":", 1)[-1].strip('"]}')
+    assert len(image_tag) == 64 and image_tag in endpoint_image
     assert project["Properties"]["Environment"]["ComputeType"] == "BUILD_GENERAL1_LARGE"
     assert "torch==2.13.0" in " ".join(spec["phases"]["install"]["commands"])
     # One `cdk deploy --all`: the build runs during the deploy and the endpoint serves its output.

@@ -43,6 +43,10 @@ def test_out_of_range_and_inconsistent_values(tmp_path: Path) -> None:
         load_config(write(tmp_path, BASE + "[data.positive_weight]\nhat = 4.0\n"))
     with pytest.raises(ConfigError, match="format must be one of"):
         load_config(write(tmp_path, BASE.replace("davidson", "tweets")))
+    with pytest.raises(ConfigError, match="must be an s3:// URI"):
+        load_config(write(tmp_path, BASE + '[publish]\nartifact_uri = "/tmp/models"\n'))
+    with pytest.raises(ConfigError, match="model_package_group needs publish.artifact_uri"):
+        load_config(write(tmp_path, BASE + '[publish]\nmodel_package_group = "decorum"\n'))
 
 
 def test_missing_file_and_bad_toml(tmp_path: Path) -> None:
