@@ -35,8 +35,8 @@ def publish(cfg: PublishConfig, out: Path, version: str, metrics: dict, s3=None,
     for name in UPLOADS:
         if (out / name).is_file():
             s3.upload_file(str(out / name), bucket, f"{base}/{name}")
-    metrics_uri = f"s3://{bucket}/{base}/metrics.json"
-    s3.put_object(Bucket=bucket, Key=f"{base}/metrics.json", Body=json.dumps(metrics, indent=2).encode(),
+    metrics_key = f"{base}/metrics.json"
+    s3.put_object(Bucket=bucket, Key=metrics_key, Body=json.dumps(metrics, indent=2).encode(),
                   ContentType="application/json")
     # A pointer the deploy step reads to find the newest model without listing the bucket.
     latest_key = "/".join(p for p in (prefix.strip("/"), "models", "latest.json") if p)
@@ -46,8 +46,8 @@ def publish(cfg: PublishConfig, out: Path, version: str, metrics: dict, s3=None,
 
     image = os.environ.get(SERVING_IMAGE_ENV, "")
     if cfg.model_package_group and image:
-        register(sagemaker or boto3.client("sagemaker"), cfg.model_package_group, version, model_uri, metrics_uri,
-                 image, metrics)
+        register(sagemaker or boto3.client("sagemaker"), cfg.model_package_group, version, model_uri,
+                 f"s3://{bucket}/{metrics_key}", image, metrics)
     elif cfg.model_package_group:
         log.info("publish: registry skipped (%s not set)", SERVING_IMAGE_ENV)
     return model_uri
