@@ -9,7 +9,7 @@ PROFILE ?= quick
 export PYTHONUNBUFFERED := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo run model model-full lodo test test-slow bench lint synth deploy clean
+.PHONY: setup demo run model model-full lodo capacity test test-slow bench lint synth deploy clean
 
 $(STAMP): requirements.txt handlers/inference/requirements.txt handlers/slack/requirements.txt package.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -40,9 +40,13 @@ model: $(STAMP)
 model-full:
 	$(MAKE) model PROFILE=full MODEL_DIR=build/model-full
 
-## Leave one domain out (3 trainings): the table goes into $(MODEL_DIR)/report.md.
+## Leave one domain out (one training per data set): the table goes into $(MODEL_DIR)/report.md.
 lodo: $(STAMP) $(MODEL_DIR)/model.onnx
 	$(PY) -m model_build lodo --config model_build/configs/$(PROFILE).toml --out $(MODEL_DIR)
+
+## Student depth (2, 3, 4 layers) vs LODO quality, int8 latency and size, into the same report.
+capacity: $(STAMP) $(MODEL_DIR)/model.onnx
+	$(PY) -m model_build capacity --config model_build/configs/$(PROFILE).toml --out $(MODEL_DIR) $(CAPACITY_ARGS)
 
 test: $(STAMP)
 	$(PY) -m pytest

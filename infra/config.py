@@ -23,7 +23,6 @@ class InfraConfigError(ValueError):
 @dataclass(frozen=True)
 class ModelBuildSettings:
     profile: str = "full"
-    data_dir: str = "../shared/data"  # uploaded for the build; relative to the repository root
     compute_type: str = "LARGE"  # SMALL, MEDIUM, LARGE, X_LARGE, X2_LARGE (with gpu: LARGE is a GPU host)
     gpu: bool = False  # build on a GPU image (much faster training for the full profile)
     gpu_image_tag: str = "2.5.1-gpu-py311-cu124-ubuntu22.04-ec2"  # an AWS Deep Learning Containers pytorch-training tag

@@ -21,7 +21,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
-from infra.config import InfraConfigError, ModelBuildSettings
+from infra.config import ModelBuildSettings
 from infra.inference import serving_image
 
 REPO = Path(__file__).resolve().parent.parent
@@ -72,11 +72,8 @@ class ModelBuild(Construct):
             removal_policy=RemovalPolicy.RETAIN,
             lifecycle_rules=[aws_s3.LifecycleRule(noncurrent_version_expiration=Duration.days(90))],
         )
+        # The source carries the training data too (data/, read by the profiles): one asset, one hash.
         source = aws_s3_assets.Asset(self, "Source", path=str(REPO), exclude=SOURCE_EXCLUDES)
-        data_dir = (REPO / settings.data_dir).resolve()
-        if not data_dir.is_dir():
-            raise InfraConfigError(f"decorum.model_build.data_dir: {data_dir} is not a folder (the labeled data)")
-        data = aws_s3_assets.Asset(self, "Data", path=str(data_dir))
         gpu = settings.gpu
         self.project = aws_codebuild.Project(
             self, "Project",
@@ -97,7 +94,6 @@ class ModelBuild(Construct):
                 "PROFILE": aws_codebuild.BuildEnvironmentVariable(value=settings.profile),
                 "ARTIFACT_URI": aws_codebuild.BuildEnvironmentVariable(value=f"s3://{self.bucket.bucket_name}"),
                 "MODEL_PACKAGE_GROUP": aws_codebuild.BuildEnvironmentVariable(value=settings.model_package_group),
-                "DATA_ZIP": aws_codebuild.BuildEnvironmentVariable(value=data.s3_object_url),
                 # The image each Model Registry entry names beside its model archive.
                 "DECORUM_SERVING_IMAGE_URI": aws_codebuild.BuildEnvironmentVariable(
                     value=serving_image(self, "ServingImage").image_uri),
@@ -112,11 +108,6 @@ class ModelBuild(Construct):
                             "python -m pip install --quiet torch==2.13.0",
                             "python -m pip install --quiet -r requirements.txt",
                         ]},
-                    "pre_build": {"commands": [
-                        # The build reads the shared data where the profiles expect it: ../shared/data.
-                        "aws s3 cp \"$DATA_ZIP\" /tmp/data.zip",
-                        "mkdir -p ../shared/data && unzip -q -o /tmp/data.zip -d ../shared/data",
-                    ]},
                     "build": {"commands": [
                         "python -m model_build build --config model_build/configs/$PROFILE.toml --out build/model"
                         " --set publish.artifact_uri=$ARTIFACT_URI"
@@ -125,7 +116,6 @@ class ModelBuild(Construct):
                 },
             }),
         )
-        data.grant_read(self.project)
         source.grant_read(self.project)
         self.bucket.grant_read_write(self.project, "models/*")
         stack = Stack.of(self)
@@ -141,7 +131,7 @@ class ModelBuild(Construct):
         self.model_key: str | None = None
         self.model_version: str | None = None
         if build_during_deploy:
-            self._build_during_deploy(source.asset_hash, data.asset_hash)
+            self._build_during_deploy(source.asset_hash)
 
     def _build_during_deploy(self, *hashes: str) -> None:
         def handler(name: str, entry: str) -> aws_lambda.Function:

@@ -36,20 +36,32 @@ def main(argv: list[str] | None = None) -> int:
     lodo.add_argument("--config", required=True, type=Path)
     lodo.add_argument("--out", required=True, type=Path)
     lodo.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
+    lodo.add_argument("--held-out", action="append", default=[], metavar="SET",
+                      help="hold out only this data set (repeatable; default: each in turn)")
+    capacity = sub.add_parser("capacity", help="student depth vs LODO quality, int8 latency and size")
+    capacity.add_argument("--config", required=True, type=Path)
+    capacity.add_argument("--out", required=True, type=Path)
+    capacity.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
+    capacity.add_argument("--layers", type=int, nargs="+", default=[2, 3, 4], help="student depths to compare")
+    capacity.add_argument("--held-out", action="append", default=[], metavar="SET")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("root", "onnxruntime", "transformers", "optimum", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from model_build.lodo import leave_one_domain_out  # heavy imports after argument errors
+    from model_build.lodo import capacity_trade, leave_one_domain_out  # heavy imports after argument errors
     from model_build.pipeline import build as run_build
+    from model_build.report import LODO_TABLE
 
     started = time.perf_counter()
     try:
         cfg = load_config(args.config, dict(args.set))
+        if args.command == "capacity":
+            print(capacity_trade(cfg, args.out, tuple(args.layers), tuple(args.held_out)))
+            return 0
         if args.command == "lodo":
-            leave_one_domain_out(cfg, args.out)
-            print((args.out / "lodo.md").read_text())
+            leave_one_domain_out(cfg, args.out, tuple(args.held_out))
+            print((args.out / LODO_TABLE).read_text())
             return 0
         manifest = run_build(cfg, args.out)
     except (ConfigError, DataError, GateError, FileNotFoundError) as exc:

@@ -17,8 +17,13 @@ class GateError(RuntimeError):
     """The built model missed a configured gate; the message lists every miss."""
 
 
-def tune_thresholds(probabilities: np.ndarray, hard: np.ndarray, labels: tuple[str, ...]) -> dict[str, float]:
-    """Per label, the threshold maximising F1 on the known rows (0.5 when a label has no positives)."""
+def tune_thresholds(probabilities: np.ndarray, hard: np.ndarray, labels: tuple[str, ...],
+                    domains: np.ndarray | None = None) -> dict[str, float]:
+    """Per label, the threshold maximising F1 on the known rows (0.5 when a label has no positives).
+
+    With `domains` (the rows' source set), every domain weighs the same in that F1, whatever its row
+    count: a threshold tuned on the pooled rows would serve the largest set and no one else.
+    """
     thresholds = {}
     for j, label in enumerate(labels):
         known = ~np.isnan(hard[:, j])
@@ -26,8 +31,12 @@ def tune_thresholds(probabilities: np.ndarray, hard: np.ndarray, labels: tuple[s
         if y.sum() == 0 or y.sum() == len(y):
             thresholds[label] = 0.5
             continue
+        weight = None
+        if domains is not None:
+            _, index, counts = np.unique(domains[known], return_inverse=True, return_counts=True)
+            weight = 1.0 / counts[index]
         candidates = np.unique(np.quantile(p, np.linspace(0.01, 0.99, 99)))
-        f1s = [f1_score(y, p >= t, zero_division=0) for t in candidates]
+        f1s = [f1_score(y, p >= t, zero_division=0, sample_weight=weight) for t in candidates]
         thresholds[label] = float(candidates[int(np.argmax(f1s))])
     return thresholds
 
@@ -133,8 +142,11 @@ def apply_gate(cfg: GateConfig, metrics: dict) -> GateResult:
     int8, teacher = metrics["test"]["int8"], metrics["test"]["teacher"]
     for label, limit in cfg.max_teacher_auc_gap.items():
         for group in sorted(set(int8) - {"all", "davidson_3class"}):
-            student_auc = int8[group].get(label, {}).get("roc_auc")
-            teacher_auc = teacher.get(group, {}).get(label, {}).get("roc_auc")
+            student = int8[group].get(label, {})
+            student_auc, teacher_auc = student.get("roc_auc"), teacher.get(group, {}).get(label, {}).get("roc_auc")
+            if min(student.get("positives", 0), student.get("rows", 0) - student.get("positives", 0)) \
+                    < cfg.teacher_gap_min_class_rows:
+                continue
             if student_auc is not None and teacher_auc is not None:
                 gate.check(f"teacher - student ROC-AUC ({label}, {group})", teacher_auc - student_auc, limit, True)
     if cfg.min_davidson_hate_f1:
@@ -142,6 +154,13 @@ def apply_gate(cfg: GateConfig, metrics: dict) -> GateResult:
             gate.check("Davidson hate-class F1", int8["davidson_3class"]["hate_f1"], cfg.min_davidson_hate_f1, False)
         else:
             gate.failures.append("Davidson hate-class F1: no Davidson rows in the test split")
+    functional = metrics.get("functional", {}).get("int8")
+    if cfg.min_functional_pass_rate:
+        gate.check("functional suite, overall pass rate", functional["overall"], cfg.min_functional_pass_rate, False)
+    if cfg.min_functional_category_pass_rate:
+        for name, category in sorted(functional["categories"].items()):
+            gate.check(f"functional suite, {name}", category["pass_rate"], cfg.min_functional_category_pass_rate,
+                       False)
     gate.check("p50 latency, batch 1 (ms)", metrics["latency"]["int8_p50_ms"], cfg.max_p50_latency_ms, True)
     gate.check("model size (MB)", metrics["size_mb"]["int8"], cfg.max_size_mb, True)
     return gate

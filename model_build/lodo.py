@@ -1,8 +1,9 @@
 """Leave one domain out: how the recipe generalizes to a domain it never saw.
 
-For each dataset in the config, a student of the configured shape (the same layers and pruned FFN,
-taken from the un-fine-tuned teacher) is trained on the other datasets' training splits and scored
-on the held-out set's test split. The build's own teacher is not used: it has seen every domain.
+For each dataset in the config (or those named), a student of the configured shape (as many of the
+un-fine-tuned teacher's layers, spread from first to last, and the same pruned FFN) is trained on the
+labels of the other datasets, mixed by their weights exactly as the build mixes them, and scored on
+the held-out set's test split. The build's own teacher is not used: it has seen every domain.
 
     python -m model_build lodo --config model_build/configs/quick.toml --out build/model
 
@@ -19,11 +20,12 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
-from transformers import AutoTokenizer
+from transformers import PreTrainedModel
 
-from model_build.config import BuildConfig
+from model_build.config import BuildConfig, ConfigError
 from model_build.data import LabeledSet, load_splits
-from model_build.report import refresh_lodo_section
+from model_build.normalize import load_tokenizer
+from model_build.report import CAPACITY_TABLE, LODO_RESULTS, LODO_TABLE, refresh_lodo_section
 from model_build.student import prune_ffn, shrink
 from model_build.teacher import load_classifier, resolve_model_path
 from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, train
@@ -31,42 +33,106 @@ from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, t
 log = logging.getLogger(__name__)
 
 
-def leave_one_domain_out(cfg: BuildConfig, out: Path) -> dict[str, dict[str, float]]:
-    splits = load_splits(replace(cfg.data, train_rows=0))
-    source = resolve_model_path(cfg.teacher.model)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+def spread_layers(total: int, count: int) -> tuple[int, ...]:
+    """`count` layer indices from first to last, evenly spaced: (0, 5) of 6, (0, 2, 5), (0, 2, 3, 5)."""
+    return tuple(int(i) for i in np.linspace(0, total - 1, count).round())
+
+
+def _auc(test: LabeledSet, probabilities: np.ndarray, j: int) -> float | None:
+    known = ~np.isnan(test.hard[:, j])
+    y = test.hard[known, j]
+    if not known.any() or y.min() == y.max():
+        return None  # one class only (edos annotated sexist posts alone): no ranking to measure
+    return float(roc_auc_score(y, probabilities[known, j]))
+
+
+def shaped_student(cfg: BuildConfig, source: str, tokenizer, sample_texts: list[str]) -> PreTrainedModel:
+    """The profile's student shape cut from the un-fine-tuned teacher: spread layers, pruned FFN."""
     scfg = cfg.student
-    toxic = cfg.data.labels.index("toxic")
+    model = load_classifier(source, cfg.data.labels)
+    model = shrink(model, tuple(scfg.layers or spread_layers(model.config.num_hidden_layers, scfg.num_layers)))
+    if scfg.intermediate_size:
+        sample = Encoded.of(tokenizer, sample_texts[:256], scfg.train.max_length)
+        prune_ffn(model, scfg.intermediate_size, sample.batch(np.arange(len(sample.ids)), tokenizer.pad_token_id))
+    return model
+
+
+def leave_one_domain_out(cfg: BuildConfig, out: Path, held_out: tuple[str, ...] = ()) -> dict[str, dict]:
+    names = [s.name for s in cfg.data.sets]
+    unknown = sorted(set(held_out) - set(names))
+    if unknown:
+        raise ConfigError(f"lodo: no data set named {unknown} in the profile (it has {names})")
+    everything = load_splits(cfg.data)
+    source = resolve_model_path(cfg.teacher.model)
+    tokenizer = load_tokenizer(source)
+    scfg = cfg.student
     weights = torch.tensor(cfg.data.positive_weights())
-    layers = scfg.layers or (0, load_classifier(source, cfg.data.labels).config.num_hidden_layers - 1)
-    results: dict[str, dict[str, float]] = {}
-    for held_out in [s.name for s in cfg.data.sets]:
-        keep = splits.train.source != held_out
-        train_set = splits.train.take(np.flatnonzero(keep))
-        if cfg.data.train_rows and len(train_set) > cfg.data.train_rows:
-            rng = np.random.default_rng(cfg.data.seed)
-            train_set = train_set.take(rng.permutation(len(train_set))[: cfg.data.train_rows])
-        model = shrink(load_classifier(source, cfg.data.labels), tuple(layers[: scfg.num_layers]))
-        if scfg.intermediate_size:
-            sample = Encoded.of(tokenizer, train_set.texts[:256], scfg.train.max_length)
-            prune_ffn(model, scfg.intermediate_size, sample.batch(np.arange(len(sample.ids)), tokenizer.pad_token_id))
+    results: dict[str, dict] = {}
+    for name in held_out or names:
+        others = replace(cfg.data, sets=tuple(s for s in cfg.data.sets if s.name != name))
+        train_set = load_splits(others).train  # the build's own mix of the other domains
+        model = shaped_student(cfg, source, tokenizer, train_set.texts)
         encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
         targets = torch.from_numpy(train_set.soft)
         train(model, encoded, lambda logits, index, t=targets: masked_bce(logits, t[index], weights), scfg.train,
-              tokenizer.pad_token_id, cfg.data.seed, f"without {held_out}")
-        test: LabeledSet = splits.test.take(np.flatnonzero(splits.test.source == held_out))
+              tokenizer.pad_token_id, cfg.data.seed, f"without {name}")
+        test = everything.test.take(np.flatnonzero(everything.test.source == name))
         p = sigmoid(predict_logits(model, Encoded.of(tokenizer, test.texts, scfg.train.max_length),
                                    tokenizer.pad_token_id))
-        known = ~np.isnan(test.hard[:, toxic])
-        results[held_out] = {"toxic_roc_auc": float(roc_auc_score(test.hard[known, toxic], p[known, toxic])),
-                             "train_rows": len(train_set), "test_rows": int(known.sum())}
-        log.info("held out %s: toxic ROC-AUC %.4f", held_out, results[held_out]["toxic_roc_auc"])
+        results[name] = {f"{label}_roc_auc": _auc(test, p, j) for j, label in enumerate(cfg.data.labels)}
+        results[name] |= {"train_rows": len(train_set), "test_rows": len(test)}
+        log.info("held out %s: %s", name, results[name])
     out.mkdir(parents=True, exist_ok=True)
-    (out / "lodo.json").write_text(json.dumps({"config": cfg.name, "results": results}, indent=2))
-    lines = ["| held-out domain | trained on | toxic ROC-AUC |", "|---|---|---|"]
+    (out / LODO_RESULTS).write_text(json.dumps({"config": cfg.name, "results": results}, indent=2))
+    header = " | ".join(f"{label} ROC-AUC" for label in cfg.data.labels)
+    lines = [f"| held-out domain | training rows (the other domains) | {header} |",
+             "|---|---|" + "---|" * len(cfg.data.labels)]
     for name, r in results.items():
-        others = ", ".join(s.name for s in cfg.data.sets if s.name != name)
-        lines.append(f"| {name} | {others} ({r['train_rows']} rows) | {r['toxic_roc_auc']:.4f} |")
-    (out / "lodo.md").write_text("\n".join(lines) + "\n")
+        cells = " | ".join("n/a" if r[f"{label}_roc_auc"] is None else f"{r[f'{label}_roc_auc']:.4f}"
+                           for label in cfg.data.labels)
+        lines.append(f"| {name} | {r['train_rows']} | {cells} |")
+    (out / LODO_TABLE).write_text("\n".join(lines) + "\n")
     refresh_lodo_section(out)  # `--out` a built model's folder: its report gets the table
     return results
+
+
+def capacity_trade(cfg: BuildConfig, out: Path, layer_counts: tuple[int, ...], held_out: tuple[str, ...] = ()) -> str:
+    """Layers x LODO quality x int8 p50 x size, one row per student depth: what more layers buy.
+
+    Each row runs the leave-one-domain-out trainings for that depth (on the named held-out sets, or
+    all) and exports the same shape to int8 ONNX for its latency and size. The table goes into
+    `out/capacity.md` and, for a built model's folder, its report.
+    """
+    from model_build.evaluate import latency_samples_ms, onnx_feed, onnx_session
+    from model_build.export import export_all
+    from model_build.pipeline import latency_input
+
+    source = resolve_model_path(cfg.teacher.model)
+    tokenizer = load_tokenizer(source)
+    validation = load_splits(cfg.data).validation
+    ids = latency_input(tokenizer, validation, cfg.gate.latency_tokens)
+    rows = []
+    for count in layer_counts:
+        shaped = replace(cfg, student=replace(cfg.student, num_layers=count, layers=()))
+        results = leave_one_domain_out(shaped, out / f"capacity-{count}-layers", held_out)
+        toxic = [r["toxic_roc_auc"] for r in results.values() if r["toxic_roc_auc"] is not None]
+        hate = [r["hate_roc_auc"] for r in results.values() if r["hate_roc_auc"] is not None]
+        exported = export_all(shaped_student(shaped, source, tokenizer, validation.texts), tokenizer,
+                              _fresh(out / f"capacity-{count}-layers" / "export"), cfg.export,
+                              cfg.student.train.max_length)
+        session = onnx_session(exported.int8)
+        p50 = float(np.median(latency_samples_ms(lambda s=session: s.run(None, onnx_feed(ids)))))
+        size_mb = exported.int8.stat().st_size / 1e6
+        rows.append(f"| {count} | {np.mean(toxic):.4f} (min {min(toxic):.4f}) | "
+                    f"{np.mean(hate):.4f} (min {min(hate):.4f}) | {p50:.2f} | {size_mb:.1f} |")
+    table = "\n".join([f"Held out: {', '.join(held_out) or 'every set'}; p50 at {len(ids)} tokens, batch 1, 1 thread.",
+                       "", "| student layers | LODO toxic ROC-AUC, mean | LODO hate ROC-AUC, mean | int8 p50 (ms) | "
+                       "int8 size (MB) |", "|---|---|---|---|---|", *rows]) + "\n"
+    (out / CAPACITY_TABLE).write_text(table)
+    refresh_lodo_section(out)
+    return table
+
+
+def _fresh(path: Path) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    return path

@@ -87,6 +87,34 @@ def _metric_rows(metrics: dict, labels: list[str]) -> list[str]:
     return rows
 
 
+def _functional_rows(functional: dict) -> list[str]:
+    int8, teacher = functional["int8"], functional["teacher"]
+    rows = [f"{int8['cases']} cases over {int8['groups']} target groups (`model_build/functional/cases.toml`); "
+            f"a case passes when every label it judges is on the expected side of the shipped threshold.",
+            "", "| category | hateful | cases | student int8 | teacher |", "|---|---|---|---|---|"]
+    for name, category in int8["categories"].items():
+        rows.append(f"| {name} | {'yes' if category['hateful'] else 'no'} | {category['cases']} | "
+                    f"{category['pass_rate']:.1%} | {teacher['categories'][name]['pass_rate']:.1%} |")
+    for side in ("hateful", "not_hateful", "overall"):
+        rows.append(f"| **{side.replace('_', ' ')}** | | | **{int8[side]:.1%}** | {teacher[side]:.1%} |")
+    return rows
+
+
+def _distillation_rows(comparison: dict, labels: list[str]) -> list[str]:
+    rows = ["The same student (layers, pruning, steps) trained with the teacher (distilled) and on the labels "
+            "alone; PyTorch fp32, thresholds tuned on validation for each.", "",
+            "| set | label | distilled ROC-AUC | labels only ROC-AUC |", "|---|---|---|---|"]
+    distilled, alone = comparison["distilled"]["test"], comparison["labels_only"]["test"]
+    for group in distilled:
+        for label in labels:
+            if group != "davidson_3class" and label in distilled[group] and label in alone.get(group, {}):
+                rows.append(f"| {group} | {label} | {distilled[group][label]['roc_auc']:.4f} | "
+                            f"{alone[group][label]['roc_auc']:.4f} |")
+    rows.append(f"| functional suite | pass rate | {comparison['distilled']['functional']['overall']:.1%} | "
+                f"{comparison['labels_only']['functional']['overall']:.1%} |")
+    return rows
+
+
 def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, np.ndarray], int8_ms: np.ndarray,
           teacher_ms: np.ndarray) -> None:
     plots = out / "plots"
@@ -120,6 +148,16 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
     if d3:
         lines += [f"Davidson 3 classes (student int8): macro-F1 {d3['macro_f1']:.4f}, hate F1 {d3['hate_f1']:.4f}, "
                   f"offensive F1 {d3['offensive_f1']:.4f}, neither F1 {d3['neither_f1']:.4f}.", ""]
+    lines += ["## Functional suite", "", *_functional_rows(metrics["functional"]), ""]
+    if "distillation" in metrics:
+        lines += ["## Distillation vs labels only", "", *_distillation_rows(metrics["distillation"], labels), ""]
+    formatting = metrics["data"]["formatting_shortcut_auc"]
+    lines += ["## Formatting shortcuts", "",
+              "ROC-AUC of a logistic regression that sees only casing, or casing and formatting (final "
+              "punctuation, spaces before punctuation, quotes, markup, non-ASCII), for `toxic` on each set's "
+              "held-out rows (3-fold): near 0.5, the class is not written differently. The model is uncased.", "",
+              "| set | casing | formatting |", "|---|---|---|",
+              *[f"| {name} | {a['casing']:.3f} | {a['formatting']:.3f} |" for name, a in formatting.items()], ""]
     lines += [
         "## Size and latency (batch 1, no padding, 1 intra-op thread)",
         "",
@@ -146,14 +184,24 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
 
 
 LODO_HEADING = "## Leave one domain out"
+# Measured apart from the build, into a built model's folder; the report embeds the tables.
+LODO_TABLE, LODO_RESULTS, CAPACITY_TABLE = "lodo.md", "lodo.json", "capacity.md"
 
 
 def refresh_lodo_section(out: Path) -> None:
-    """Puts `out/lodo.md` into `out/report.md`, replacing an earlier LODO section. LODO runs apart
-    from the build (it trains 3 more models); a rebuild removes the table it would no longer match."""
+    """Puts `out/lodo.md` (and `out/capacity.md`, when measured) into `out/report.md`, replacing an
+    earlier section. LODO runs apart from the build (it trains one more model per domain); a rebuild
+    removes the tables it would no longer match."""
     report = out / "report.md"
-    if report.is_file():
-        body = report.read_text().split(LODO_HEADING)[0].rstrip("\n")
-        report.write_text(f"{body}\n\n{LODO_HEADING}\n\nA student of this profile's shape trained on the other "
-                          f"domains' labels, tested on the held-out domain's test split:\n\n"
-                          f"{(out / 'lodo.md').read_text()}")
+    if not report.is_file():
+        return
+    body = report.read_text().split(LODO_HEADING)[0].rstrip("\n")
+    section = ""
+    if (out / LODO_TABLE).is_file():
+        section += ("A student of this profile's shape trained on the other domains' labels (mixed by the "
+                    "profile's weights), tested on the held-out domain's test split (n/a: the set annotates "
+                    f"one class only for that label):\n\n{(out / LODO_TABLE).read_text()}")
+    if (out / CAPACITY_TABLE).is_file():
+        section += f"\n### Student depth: LODO quality, latency and size\n\n{(out / CAPACITY_TABLE).read_text()}"
+    if section:
+        report.write_text(f"{body}\n\n{LODO_HEADING}\n\n{section}")

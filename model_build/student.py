@@ -15,10 +15,11 @@ import logging
 import numpy as np
 import torch
 from torch.nn import functional as F
-from transformers import AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from model_build.config import BuildConfig
 from model_build.data import LabeledSet
+from model_build.normalize import load_tokenizer
 from model_build.teacher import Teacher, load_classifier, resolve_model_path
 from model_build.training import Encoded, masked_bce, predict_logits, train
 
@@ -103,7 +104,7 @@ def build_student(cfg: BuildConfig, teacher: Teacher, validation: LabeledSet,
     scfg = cfg.student
     if scfg.init == "model":
         path = resolve_model_path(scfg.model)
-        return load_classifier(path, cfg.data.labels), AutoTokenizer.from_pretrained(path), {"init": scfg.model}
+        return load_classifier(path, cfg.data.labels), load_tokenizer(path), {"init": scfg.model}
     keep = scfg.layers or choose_layers(teacher, validation, validation_logits, scfg.num_layers, scfg.temperature)
     if max(keep) >= teacher.model.config.num_hidden_layers:
         raise ValueError(f"student.layers {keep} exceed the teacher's {teacher.model.config.num_hidden_layers} layers")

@@ -17,10 +17,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoModelForSequenceClassification, PreTrainedModel, PreTrainedTokenizerBase
 
 from model_build.config import BuildConfig
 from model_build.data import LabeledSet
+from model_build.normalize import load_tokenizer, rules_fingerprint
 from model_build.training import Encoded, masked_bce, predict_logits, train
 
 log = logging.getLogger(__name__)
@@ -71,8 +72,8 @@ class Teacher:
     def __init__(self, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, path: Path, max_length: int):
         self.model, self.tokenizer, self.path, self.max_length = model, tokenizer, path, max_length
 
-    def logits(self, data: LabeledSet, desc: str | None = None) -> np.ndarray:
-        encoded = Encoded.of(self.tokenizer, data.texts, self.max_length)
+    def logits(self, texts: list[str], desc: str | None = None) -> np.ndarray:
+        encoded = Encoded.of(self.tokenizer, texts, self.max_length)
         return predict_logits(self.model, encoded, self.tokenizer.pad_token_id, desc=desc)
 
     def cached_logits(self, data: LabeledSet, name: str) -> np.ndarray:
@@ -82,7 +83,7 @@ class Teacher:
         if cache.exists():
             log.info("teacher logits on %s: cached (%s)", name, cache.name)
             return np.load(cache)
-        logits = self.logits(data, desc=f"teacher logits ({name})")
+        logits = self.logits(data.texts, desc=f"teacher logits ({name})")
         np.save(cache, logits)
         return logits
 
@@ -94,17 +95,17 @@ def prepare_teacher(cfg: BuildConfig, train_set: LabeledSet, data_hash: str) -> 
     if has_our_head(source, labels):
         log.info("teacher %s already classifies %s: used as is", cfg.teacher.model, list(labels))
         model = load_classifier(source, labels)
-        return Teacher(model, AutoTokenizer.from_pretrained(source), Path(source), tcfg.max_length)
+        return Teacher(model, load_tokenizer(source), Path(source), tcfg.max_length)
 
-    key = _key(cfg.teacher.model, asdict(tcfg), asdict(cfg.data), labels, data_hash)
+    key = _key(cfg.teacher.model, asdict(tcfg), asdict(cfg.data), labels, data_hash, rules_fingerprint())
     cached = Path(cfg.cache_dir) / f"teacher-{key}"
     if (cached / "config.json").is_file():
         log.info("teacher: reusing fine-tuned teacher %s", cached)
         model = load_classifier(str(cached), labels)
-        return Teacher(model, AutoTokenizer.from_pretrained(cached), cached, tcfg.max_length)
+        return Teacher(model, load_tokenizer(str(cached)), cached, tcfg.max_length)
 
     log.info("teacher: fine-tuning %s on %d rows", cfg.teacher.model, len(train_set))
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = load_tokenizer(source)
     model = load_classifier(source, labels)
     encoded = Encoded.of(tokenizer, train_set.texts, tcfg.max_length)
     targets = torch.from_numpy(train_set.soft)

@@ -118,9 +118,16 @@ def test_invalid_settings_fail_at_synth(decorum: dict, message: str) -> None:
         DecorumConfig.from_dict(decorum)
 
 
-def test_missing_data_folder_is_named(tmp_path: Path) -> None:
-    with pytest.raises(InfraConfigError, match="data_dir: .* is not a folder"):
-        synth(tmp_path, {"model_build": {"data_dir": "no/such/folder"}})
+def test_build_reads_its_training_data_from_the_source_it_is_given(default_app) -> None:
+    """The data travels in the repository (data/): the build job downloads nothing else."""
+    template = default_app[1]["DecorumModelBuild"]
+    (project,) = template.find_resources("AWS::CodeBuild::Project").values()
+    spec = json.dumps(project["Properties"]["Source"]["BuildSpec"])
+    assert "shared" not in spec and "DATA_ZIP" not in spec
+    assert not any("data.zip" in json.dumps(v) for v in project["Properties"]["Environment"]["EnvironmentVariables"])
+    from infra.model_build import SOURCE_EXCLUDES
+
+    assert not any(e.split("/")[0] == "data" for e in SOURCE_EXCLUDES)
 
 
 # --------------------------------------------------------------------------------------- slack bot

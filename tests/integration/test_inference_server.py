@@ -177,3 +177,11 @@ def test_cli_reports_a_missing_model(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "handlers.inference", "serve", "--model-dir", str(tmp_path),
                              "--port", "0"], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "lacks" in result.stderr
+
+
+def test_served_tokenizer_reads_obfuscations_as_training_did(server) -> None:
+    """The normalization lives in tokenizer.json: the server undoes leetspeak exactly as the build did."""
+    status, body = invoke(server, {"inputs": ["K1ll all 1d10ts", "kill all idiots", "ｋｉｌｌ all id\u200biots"]})
+    assert status == 200
+    scores = [r["scores"] for r in body["results"]]
+    assert scores[0] == scores[1] == scores[2]

@@ -29,7 +29,11 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     with tarfile.open(tiny_model / "model.tar.gz") as tar:
         assert sorted(tar.getnames()) == sorted(ARCHIVE_MEMBERS)
     report = (tiny_model / "report.md").read_text()
-    assert "## Gate" in report and "ROC-AUC" in report
+    assert "## Gate" in report and "ROC-AUC" in report and "## Functional suite" in report
+    functional = manifest["metrics"]["functional"]["int8"]
+    assert functional["cases"] >= 400 and functional["groups"] >= 12
+    assert all(0 <= c["pass_rate"] <= 1 for c in functional["categories"].values())
+    assert set(manifest["metrics"]["data"]["formatting_shortcut_auc"]) >= {"davidson", "toxigen_prompts"}
     for plot in ("roc.png", "latency.png", "steps.png"):
         assert (tiny_model / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
@@ -82,11 +86,13 @@ def test_leave_one_domain_out_writes_a_table_per_held_out_set(tmp_path: Path) ->
                       "--set", "student.train.max_steps=3"])
     assert code == 0
     results = json.loads((tmp_path / "lodo.json").read_text())["results"]
-    assert set(results) == {"davidson", "civil_toxic_spans", "stormfront"}
-    assert all(0 <= r["toxic_roc_auc"] <= 1 and r["test_rows"] > 0 for r in results.values())
-    assert "| stormfront | davidson, civil_toxic_spans" in (tmp_path / "lodo.md").read_text()
+    assert set(results) == {"davidson", "civil_toxic_spans", "stormfront", "edos", "toxigen_prompts"}
+    assert all(0 <= r["toxic_roc_auc"] <= 1 and r["test_rows"] > 0 for n, r in results.items() if n != "edos")
+    assert results["edos"]["toxic_roc_auc"] is None  # edos annotates sexist posts only: nothing to rank
+    assert results["civil_toxic_spans"]["hate_roc_auc"] is None  # civil has no hate labels
+    assert "| toxigen_prompts |" in (tmp_path / "lodo.md").read_text()
     report = (tmp_path / "report.md").read_text()
-    assert report.startswith("# Decorum model build x") and "| stormfront | davidson, civil_toxic_spans" in report
+    assert report.startswith("# Decorum model build x") and "| edos | " in report and "n/a" in report
 
 
 def test_lodo_section_is_replaced_not_appended(tmp_path: Path) -> None:
@@ -97,3 +103,25 @@ def test_lodo_section_is_replaced_not_appended(tmp_path: Path) -> None:
     report = (tmp_path / "report.md").read_text()
     assert report.count("## Leave one domain out") == 1 and "0.9000" in report and "0.7000" not in report
     assert report.startswith("# build\n\n## Gate\n")
+
+
+def test_lodo_can_hold_out_named_sets_and_rejects_unknown_ones(tmp_path: Path, capsys) -> None:
+    args = ["lodo", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
+            "--set", "student.train.max_steps=2"]
+    assert build_cli([*args, "--held-out", "toxigen_prompts"]) == 0
+    assert set(json.loads((tmp_path / "lodo.json").read_text())["results"]) == {"toxigen_prompts"}
+    assert build_cli([*args, "--held-out", "reddit"]) == 2
+    assert "no data set named ['reddit']" in capsys.readouterr().err
+
+
+def test_capacity_compares_student_depths_in_one_table(tmp_path: Path) -> None:
+    (tmp_path / "report.md").write_text("# Decorum model build x\n\n## Gate\n")
+    code = build_cli(["capacity", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
+                      "--layers", "1", "2", "--held-out", "toxigen_prompts", "--set", "student.train.max_steps=2"])
+    assert code == 0
+    table = (tmp_path / "capacity.md").read_text()
+    rows = [line for line in table.splitlines() if line.startswith(("| 1 |", "| 2 |"))]
+    assert len(rows) == 2 and "Held out: toxigen_prompts" in table
+    sizes = [float(row.split("|")[-2]) for row in rows]
+    assert sizes[1] > sizes[0]  # a second layer weighs more
+    assert "### Student depth" in (tmp_path / "report.md").read_text()

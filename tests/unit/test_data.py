@@ -1,3 +1,4 @@
+import gzip
 import hashlib
 from pathlib import Path
 
@@ -5,7 +6,14 @@ import numpy as np
 import pytest
 
 from model_build.config import DataConfig, DatasetConfig
-from model_build.data import LOADERS, DataError, load_splits
+from model_build.data import (
+    LOADERS,
+    DataError,
+    LabeledSet,
+    decode_literal_escapes,
+    formatting_shortcuts,
+    load_splits,
+)
 from tests.conftest import DATA
 
 LABELS = ("toxic", "hate")
@@ -118,3 +126,122 @@ def test_weighted_mix_draws_in_proportion() -> None:
     splits = load_splits(DataConfig(sets, train_rows=4000))
     counts = {s: int((splits.train.source == s).sum()) for s in ("davidson", "stormfront")}
     assert counts == {"davidson": 3000, "stormfront": 1000}
+
+
+# ------------------------------------------------------------------------- the five newer sets
+
+
+def rows_of(data, text: str) -> tuple[list[float], list[float]]:
+    i = data.texts.index(text)
+    return list(data.soft[i]), list(data.hard[i])
+
+
+def nan_to_none(values: list[float]) -> list[float | None]:
+    return [None if np.isnan(v) else round(float(v), 4) for v in values]
+
+
+def test_convabuse_hate_is_zero_only_where_no_annotator_saw_abuse() -> None:
+    data = load("convabuse", DATA / "convabuse")
+    assert len(data) == 4185
+    fractions = data.soft[:, 0]
+    assert ((fractions >= 0) & (fractions <= 1)).all()
+    abusive = fractions > 0
+    assert np.isnan(data.hard[abusive, 1]).all()  # an abusive turn's identity ticks are too weak: masked
+    assert (data.hard[~abusive, 1] == 0).all()
+    np.testing.assert_array_equal(data.hard[:, 0], (fractions >= 0.5).astype(np.float32))
+
+
+def test_edos_not_sexist_rows_stay_masked_never_zero() -> None:
+    data = load("edos", DATA / "edos")
+    assert len(data) == 20_000
+    sexist = ~np.isnan(data.hard[:, 0])
+    assert sexist.sum() == 4854
+    assert (data.soft[sexist] == 1).all() and (data.hard[sexist] == 1).all()
+    assert np.isnan(data.soft[~sexist]).all() and np.isnan(data.hard[~sexist]).all()
+    assert "[USER]" in " ".join(data.texts[:200]) or "[URL]" in " ".join(data.texts[:200])
+
+
+def test_implicit_hate_maps_both_hate_classes_and_drops_retweet_quote_noise() -> None:
+    data = load("implicit_hate", DATA / "implicit_hate")
+    assert len(data) == 21_480 and int(data.hard[:, 1].sum()) == 8189
+    np.testing.assert_array_equal(data.hard[:, 0], data.hard[:, 1])
+    text = ": jewish harvard professor noel ignatiev wants to abolish the white race via #wr"
+    assert nan_to_none(rows_of(data, text)[1]) == [1.0, 1.0]
+    assert not any(t.startswith('"') or '" "' in t for t in data.texts)
+
+
+def test_toxigen_prompts_classes_and_no_full_stop_shortcut() -> None:
+    data = load("toxigen_prompts", DATA / "toxigen_prompts")
+    assert len(data) == 769 and int(data.hard[:, 1].sum()) == 424
+    assert nan_to_none(rows_of(data, "asian men all have small peckers")[1]) == [1.0, 1.0]
+    assert not any(t.endswith(".") for t in data.texts)  # its hateful lines rarely had one
+
+
+def test_mlma_soft_labels_and_literal_escapes_decoded() -> None:
+    data = load("mlma", DATA / "mlma")
+    assert len(data) == 5647
+    assert not any("\\u" in t for t in data.texts)
+    soft, hard = rows_of(data, "This bitch Is retarded 😂😂😂😂 I hate her @URL")
+    assert soft == [1.0, 0.0] and hard == [1.0, 0.0]
+    assert set(np.unique(data.soft[:, 0])) <= {0.0, 0.5, 1.0}
+
+
+@pytest.mark.parametrize(("raw", "decoded"), [
+    (r"it\u2019s", "it’s"),
+    (r"lol \ud83d\ude05 ok", "lol 😅 ok"),
+    (r"line\nbreak", "line\nbreak"),
+    (r"labelled as \retarded\ .", 'labelled as "retarded" .'),
+    ("plain", "plain"),
+])
+def test_literal_escapes(raw: str, decoded: str) -> None:
+    assert decode_literal_escapes(raw) == decoded
+
+
+@pytest.mark.parametrize(("fmt", "body", "message"), [
+    ("edos", "text,label_sexist\nhi,maybe\n", "row 2: label_sexist must be"),
+    ("implicit_hate", "post,class\nhi,hateful\n", "row 2: class must be one of"),
+    ("convabuse", "user,toxic_fraction\nhi,1.5\n", r"row 2: toxic_fraction must be in \[0, 1\], got 1.5"),
+    ("toxigen_prompts", "text,toxic,hate\nhi,0.5,0\n", "row 2: toxic and hate must be 0 or 1"),
+    ("mlma", "tweet,toxic,hate\nhi,x,0\n", "row 2: column 'toxic' is not a number"),
+])
+def test_new_loaders_name_the_bad_row(tmp_path: Path, fmt: str, body: str, message: str) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text(body)
+    with pytest.raises(DataError, match=f"bad.csv, {message}"):
+        load(fmt, bad)
+
+
+def test_gzipped_csv_reads_like_plain_and_hashes_the_same(tmp_path: Path) -> None:
+    body = b"text,toxic\nhello,0\nidiot,1\n"
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "data.csv").write_bytes(body)
+    (tmp_path / "zipped").mkdir()
+    (tmp_path / "zipped" / "data.csv.gz").write_bytes(gzip.compress(body))
+    hashes = [hashlib.sha256(), hashlib.sha256()]
+    plain = LOADERS["generic"](DatasetConfig("s", "generic", str(tmp_path / "plain")), LABELS, hashes[0])
+    zipped = LOADERS["generic"](DatasetConfig("s", "generic", str(tmp_path / "zipped")), LABELS, hashes[1])
+    assert plain.texts == zipped.texts and hashes[0].hexdigest() == hashes[1].hexdigest()
+    (tmp_path / "broken.csv.gz").write_bytes(b"not gzip")
+    with pytest.raises(DataError, match="not a readable gzip file"):
+        load("generic", tmp_path / "broken.csv.gz")
+
+
+def test_training_noise_touches_only_training_rows_and_keeps_labels() -> None:
+    sets = (DatasetConfig("toxigen_prompts", "toxigen_prompts", str(DATA / "toxigen_prompts")),)
+    clean, noisy = load_splits(DataConfig(sets)), load_splits(DataConfig(sets, noise_rate=0.5))
+    assert noisy.validation.texts == clean.validation.texts and noisy.test.texts == clean.test.texts
+    changed = [a != b for a, b in zip(clean.train.texts, noisy.train.texts, strict=True)]
+    assert 0.35 < np.mean(changed) < 0.65
+    np.testing.assert_array_equal(noisy.train.hard, clean.train.hard)
+
+
+def test_formatting_audit_flags_a_class_written_differently() -> None:
+    rng = np.random.default_rng(0)
+    shouting = [("HATE THEM ALL" if y else "have a nice day", y) for y in rng.integers(0, 2, 200)]
+    data = LabeledSet(texts=[t for t, _ in shouting], soft=np.array([[y, y] for _, y in shouting], np.float32),
+                      hard=np.array([[y, y] for _, y in shouting], np.float32),
+                      source=np.full(200, "shouty", dtype=object), davidson_class=np.full(200, -1, np.int8))
+    assert formatting_shortcuts(data)["shouty"]["casing"] > 0.95
+    real = load_splits(DataConfig((DatasetConfig("toxigen_prompts", "toxigen_prompts",
+                                                 str(DATA / "toxigen_prompts")),)))
+    assert formatting_shortcuts(real.train)["toxigen_prompts"]["formatting"] < 0.65

@@ -68,18 +68,33 @@ def test_gate_names_every_miss() -> None:
 
 
 def test_gate_checks_the_teacher_gap_per_set_and_davidson_hate_f1() -> None:
-    def scores(davidson: float, civil: float) -> dict:
-        return {"all": {"toxic": {"roc_auc": 0.9}}, "davidson": {"toxic": {"roc_auc": davidson}},
-                "civil": {"toxic": {"roc_auc": civil}}, "davidson_3class": {"hate_f1": 0.5}}
+    def scores(davidson: float, civil: float, tiny: float) -> dict:
+        def auc(value: float, positives: int = 500, rows: int = 2000) -> dict:
+            return {"toxic": {"roc_auc": value, "positives": positives, "rows": rows}}
+
+        return {"all": auc(0.9), "davidson": auc(davidson), "civil": auc(civil),
+                "tiny": auc(tiny, positives=40, rows=500), "davidson_3class": {"hate_f1": 0.5}}
 
     metrics = {"parity": {"max_abs_diff": 0.0}, "int8_vs_fp32": {"agreement": 1.0, "auc_drop": {}},
-               "test": {"int8": scores(0.99, 0.65), "teacher": scores(0.98, 0.67)},
+               "test": {"int8": scores(0.99, 0.65, 0.5), "teacher": scores(0.98, 0.67, 0.9)},
                "latency": {"int8_p50_ms": 1.0}, "size_mb": {"int8": 10.0}}
     gate = apply_gate(GateConfig(max_teacher_auc_gap={"toxic": 0.01}, min_davidson_hate_f1=0.55), metrics)
     assert [f.split(":")[0] for f in gate.failures] == ["teacher - student ROC-AUC (toxic, civil)",
                                                           "Davidson hate-class F1"]
     assert ("teacher - student ROC-AUC (toxic, davidson)", "-0.01 <= 0.01", True) in gate.checks
+    assert not any("tiny" in check[0] for check in gate.checks)  # 40 positives: reported, not gated
     assert apply_gate(GateConfig(), metrics).failures == []  # both gates off by default
+
+
+def test_gate_checks_the_functional_suite_overall_and_per_category() -> None:
+    suite = {"overall": 0.82, "categories": {"threat": {"pass_rate": 0.9}, "counter_speech": {"pass_rate": 0.6}}}
+    metrics = {"parity": {"max_abs_diff": 0.0}, "int8_vs_fp32": {"agreement": 1.0, "auc_drop": {}},
+               "test": {"int8": {"all": {}}, "teacher": {}}, "latency": {"int8_p50_ms": 1.0},
+               "size_mb": {"int8": 10.0}, "functional": {"int8": suite}}
+    config = GateConfig(min_auc={}, min_functional_pass_rate=0.9, min_functional_category_pass_rate=0.75)
+    assert [f.split(":")[0] for f in apply_gate(config, metrics).failures] == [
+        "functional suite, overall pass rate", "functional suite, counter_speech"]
+    assert apply_gate(GateConfig(min_auc={}), metrics).failures == []
 
 
 def test_length_grouped_batches_cover_every_row_once() -> None:

@@ -1,0 +1,92 @@
+"""The functional suite: cases by category (`cases.toml`), scored on the exported model.
+
+A case passes when every label it has an expectation for is on the expected side of its threshold.
+Hateful cases expect `toxic` and `hate`; non-hateful ones expect `hate` off and, where the category
+or case says so, `toxic` too. Evaluation only: no profile reads these cases for training.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+CASES_FILE = Path(__file__).with_name("cases.toml")
+
+
+class SuiteError(ValueError):
+    """The suite file is malformed; the message names the category."""
+
+
+@dataclass(frozen=True)
+class Case:
+    text: str
+    category: str
+    hateful: bool
+    expected: dict[str, int]  # label -> 1 (must fire) or 0 (must not)
+    group: str = ""
+
+
+def _expected(hateful: bool, toxic: object, where: str) -> dict[str, int]:
+    if hateful:
+        return {"toxic": 1, "hate": 1}
+    if toxic not in (None, 0, 1):
+        raise SuiteError(f"{where}: toxic must be 0 or 1")
+    return {"hate": 0} | ({} if toxic is None else {"toxic": int(toxic)})
+
+
+def load_cases(path: Path = CASES_FILE) -> list[Case]:
+    raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    groups = raw.get("groups", [])
+    cases: list[Case] = []
+    for category in raw.get("category", []):
+        name, hateful = category.get("name"), category.get("hateful")
+        if not name or not isinstance(hateful, bool):
+            raise SuiteError(f"{path}: every category needs a name and hateful = true/false")
+        for template in category.get("templates", []):
+            if "{group}" not in template and "{Group}" not in template:
+                raise SuiteError(f"{name}: template without {{group}}: {template!r}")
+            for group in groups:
+                text = template.replace("{group}", group).replace("{Group}", group[:1].upper() + group[1:])
+                cases.append(Case(text, name, hateful, _expected(hateful, category.get("toxic"), name), group))
+        for entry in category.get("cases", []):
+            toxic = entry.get("toxic", category.get("toxic"))
+            cases.append(Case(entry["text"], name, hateful, _expected(hateful, toxic, f"{name}: {entry['text']!r}")))
+    if not cases:
+        raise SuiteError(f"{path}: no cases")
+    return cases
+
+
+def passed(cases: list[Case], probabilities: np.ndarray, labels: tuple[str, ...],
+           thresholds: dict[str, float]) -> np.ndarray:
+    """[len(cases)] bool: each case's expectations met by `probabilities` [len(cases), labels]."""
+    fired = probabilities >= np.array([thresholds[label] for label in labels])
+    return np.array([all(fired[i, labels.index(label)] == bool(want) for label, want in case.expected.items())
+                     for i, case in enumerate(cases)])
+
+
+def summarize(cases: list[Case], ok: np.ndarray) -> dict:
+    """Pass rates overall, on each side (hateful / not hateful) and per category, with counts."""
+    by_category: dict[str, list[bool]] = defaultdict(list)
+    for case, result in zip(cases, ok, strict=True):
+        by_category[case.category].append(bool(result))
+    hateful = np.array([c.hateful for c in cases])
+    return {
+        "overall": float(ok.mean()),
+        "hateful": float(ok[hateful].mean()) if hateful.any() else None,
+        "not_hateful": float(ok[~hateful].mean()) if (~hateful).any() else None,
+        "cases": len(cases),
+        "groups": len({c.group for c in cases if c.group}),
+        "categories": {name: {"pass_rate": float(np.mean(r)), "cases": len(r),
+                              "hateful": next(c.hateful for c in cases if c.category == name)}
+                       for name, r in by_category.items()},
+    }
+
+
+def evaluate(probabilities: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float],
+             cases: list[Case] | None = None) -> dict:
+    cases = cases if cases is not None else load_cases()
+    return summarize(cases, passed(cases, probabilities, labels, thresholds))

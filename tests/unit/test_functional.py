@@ -1,0 +1,56 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from model_build.functional import SuiteError, evaluate, load_cases, passed
+
+LABELS = ("toxic", "hate")
+THRESHOLDS = {"toxic": 0.5, "hate": 0.5}
+
+
+def test_shipped_suite_covers_the_categories_and_groups_it_promises() -> None:
+    cases = load_cases()
+    assert len(cases) >= 400
+    assert len({c.group for c in cases if c.group}) >= 12
+    categories = {c.category: c.hateful for c in cases}
+    assert sum(categories.values()) >= 7 and sum(not h for h in categories.values()) >= 6
+    assert len({c.text for c in cases}) == len(cases)  # no case twice
+    for case in cases:
+        assert case.expected["hate"] == int(case.hateful)
+        assert "{" not in case.text
+
+
+def test_suite_is_never_training_data() -> None:
+    configs = Path(__file__).resolve().parents[2] / "model_build" / "configs"
+    for profile in configs.glob("*.toml"):
+        assert "functional" not in profile.read_text()
+
+
+def test_a_case_passes_only_when_every_judged_label_is_right(tmp_path: Path) -> None:
+    suite = tmp_path / "cases.toml"
+    suite.write_text('groups = ["cats", "dogs"]\n'
+                     '[[category]]\nname = "hateful"\nhateful = true\ntemplates = ["I hate {group}."]\n'
+                     '[[category]]\nname = "idioms"\nhateful = false\ntoxic = 0\ncases = [{ text = "kill it" }]\n'
+                     '[[category]]\nname = "profanity"\nhateful = false\ncases = [{ text = "damn" }]\n')
+    cases = load_cases(suite)
+    assert [c.text for c in cases] == ["I hate cats.", "I hate dogs.", "kill it", "damn"]
+    probabilities = np.array([[0.9, 0.9],  # hateful, both fire: pass
+                              [0.9, 0.1],  # hateful, hate silent: fail
+                              [0.6, 0.1],  # idiom, toxic fires: fail
+                              [0.9, 0.1]])  # profanity: toxic not judged, hate silent: pass
+    np.testing.assert_array_equal(passed(cases, probabilities, LABELS, THRESHOLDS), [True, False, False, True])
+    summary = evaluate(probabilities, LABELS, THRESHOLDS, cases)
+    assert summary["overall"] == 0.5 and summary["hateful"] == 0.5 and summary["not_hateful"] == 0.5
+    assert summary["categories"]["idioms"] == {"pass_rate": 0.0, "cases": 1, "hateful": False}
+    assert summary["groups"] == 2
+
+
+def test_malformed_suite_is_named(tmp_path: Path) -> None:
+    suite = tmp_path / "cases.toml"
+    suite.write_text('[[category]]\nname = "x"\nhateful = true\ntemplates = ["no placeholder"]\n')
+    with pytest.raises(SuiteError, match="template without"):
+        load_cases(suite)
+    suite.write_text('[[category]]\nname = "x"\nhateful = false\ntoxic = 2\ncases = [{ text = "a" }]\n')
+    with pytest.raises(SuiteError, match="toxic must be 0 or 1"):
+        load_cases(suite)
