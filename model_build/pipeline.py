@@ -159,6 +159,8 @@ def build(cfg: BuildConfig, out: Path) -> dict:
             "int8": classification_metrics(int8_test, splits.test, labels, thresholds),
             "teacher": classification_metrics(test_teacher, splits.test, labels, teacher_thresholds),
         },
+        # What recipe choices (mix weights, loss weights) are made on: every domain, never the test split.
+        "validation": {"int8": classification_metrics(int8_validation, splits.validation, labels, thresholds)},
         "latency": {
             "tokens": cfg.gate.latency_tokens,
             "threads": 1,

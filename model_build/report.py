@@ -87,6 +87,16 @@ def _metric_rows(metrics: dict, labels: list[str]) -> list[str]:
     return rows
 
 
+def domain_mean_auc(per_group: dict, labels: list[str]) -> dict[str, float]:
+    """Per label, the mean ROC-AUC over the sets that annotate it (every domain weighs the same)."""
+    out = {}
+    for label in labels:
+        aucs = [m[label]["roc_auc"] for g, m in per_group.items() if g not in ("all", "davidson_3class") and label in m]
+        if aucs:
+            out[label] = float(np.mean(aucs))
+    return out
+
+
 def _functional_rows(functional: dict) -> list[str]:
     int8, teacher = functional["int8"], functional["teacher"]
     rows = [f"{int8['cases']} cases over {int8['groups']} target groups (`model_build/functional/cases.toml`); "
@@ -148,6 +158,9 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
     if d3:
         lines += [f"Davidson 3 classes (student int8): macro-F1 {d3['macro_f1']:.4f}, hate F1 {d3['hate_f1']:.4f}, "
                   f"offensive F1 {d3['offensive_f1']:.4f}, neither F1 {d3['neither_f1']:.4f}.", ""]
+    lines += ["Mean over domains of the validation ROC-AUC (what recipe choices are made on): "
+              + ", ".join(f"{label} {auc:.4f}" for label, auc in domain_mean_auc(metrics["validation"]["int8"],
+                                                                                labels).items()) + ".", ""]
     lines += ["## Functional suite", "", *_functional_rows(metrics["functional"]), ""]
     if "distillation" in metrics:
         lines += ["## Distillation vs labels only", "", *_distillation_rows(metrics["distillation"], labels), ""]

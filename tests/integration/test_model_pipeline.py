@@ -34,6 +34,7 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     assert functional["cases"] >= 400 and functional["groups"] >= 12
     assert all(0 <= c["pass_rate"] <= 1 for c in functional["categories"].values())
     assert set(manifest["metrics"]["data"]["formatting_shortcut_auc"]) >= {"davidson", "toxigen_prompts"}
+    assert "davidson" in manifest["metrics"]["validation"]["int8"] and "Mean over domains" in report
     for plot in ("roc.png", "latency.png", "steps.png"):
         assert (tiny_model / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
