@@ -123,14 +123,17 @@ def capacity_trade(cfg: BuildConfig, out: Path, layer_counts: tuple[int, ...], h
         session = onnx_session(exported.int8)
         p50 = float(np.median(latency_samples_ms(lambda s=session: s.run(None, onnx_feed(ids)))))
         size_mb = exported.int8.stat().st_size / 1e6
-        rows.append(f"| {count} | {np.mean(toxic):.4f} (min {min(toxic):.4f}) | "
-                    f"{np.mean(hate):.4f} (min {min(hate):.4f}) | {p50:.2f} | {size_mb:.1f} |")
+        rows.append(f"| {count} | {_mean_and_min(toxic)} | {_mean_and_min(hate)} | {p50:.2f} | {size_mb:.1f} |")
     table = "\n".join([f"Held out: {', '.join(held_out) or 'every set'}; p50 at {len(ids)} tokens, batch 1, 1 thread.",
                        "", "| student layers | LODO toxic ROC-AUC, mean | LODO hate ROC-AUC, mean | int8 p50 (ms) | "
                        "int8 size (MB) |", "|---|---|---|---|---|", *rows]) + "\n"
     (out / CAPACITY_TABLE).write_text(table)
     refresh_lodo_section(out)
     return table
+
+
+def _mean_and_min(values: list[float]) -> str:
+    return f"{np.mean(values):.4f} (min {min(values):.4f})" if values else "n/a"
 
 
 def _fresh(path: Path) -> Path:
