@@ -385,22 +385,21 @@ def bench_generalization(model_dir: Path) -> dict:
     from model_build import functional
     from model_build.config import load_config
     from model_build.data import load_splits
+    from model_build.lodo import without
     from model_build.report import LODO_RESULTS
 
     manifest = json.loads((model_dir / "decorum.json").read_text())
     cfg = load_config(REPO / "model_build" / "configs" / f"{manifest['config']}.toml")
     served = ToxicityModel(model_dir, ModelSettings(intra_op_threads=1))
     cases = functional.load_cases()
-    results = served.classify([c.text for c in cases])
     labels = tuple(served.labels)
-    probabilities = np.array([[r["scores"][label] for label in labels] for r in results])
-    suite = functional.evaluate(probabilities, labels, dict(zip(labels, served.thresholds.tolist(), strict=True)),
-                                cases)
+    suite = functional.evaluate(served.scores([c.text for c in cases]), labels,
+                                dict(zip(labels, served.thresholds.tolist(), strict=True)), cases)
     everything = load_splits(cfg.data)
     toxic = labels.index("toxic")
     baseline = {}
     for held_out in [s.name for s in cfg.data.sets]:
-        train = load_splits(replace(cfg.data, sets=tuple(s for s in cfg.data.sets if s.name != held_out))).train
+        train = load_splits(without(cfg.data, held_out)).train
         known = np.flatnonzero(~np.isnan(train.soft[:, toxic]))
         test = everything.test.take(np.flatnonzero(everything.test.source == held_out))
         y = test.hard[:, toxic]

@@ -22,7 +22,7 @@ import torch
 from sklearn.metrics import roc_auc_score
 from transformers import PreTrainedModel
 
-from model_build.config import BuildConfig, ConfigError
+from model_build.config import BuildConfig, ConfigError, DataConfig
 from model_build.data import LabeledSet, load_splits
 from model_build.normalize import load_tokenizer
 from model_build.report import CAPACITY_TABLE, LODO_RESULTS, LODO_TABLE, refresh_lodo_section
@@ -44,6 +44,11 @@ def _auc(test: LabeledSet, probabilities: np.ndarray, j: int) -> float | None:
     if not known.any() or y.min() == y.max():
         return None  # one class only (edos annotated sexist posts alone): no ranking to measure
     return float(roc_auc_score(y, probabilities[known, j]))
+
+
+def without(data: DataConfig, held_out: str) -> DataConfig:
+    """The profile's data with one set left out: the other domains, mixed by their weights."""
+    return replace(data, sets=tuple(s for s in data.sets if s.name != held_out))
 
 
 def shaped_student(cfg: BuildConfig, source: str, tokenizer, sample_texts: list[str]) -> PreTrainedModel:
@@ -69,8 +74,7 @@ def leave_one_domain_out(cfg: BuildConfig, out: Path, held_out: tuple[str, ...] 
     weights = torch.tensor(cfg.data.positive_weights())
     results: dict[str, dict] = {}
     for name in held_out or names:
-        others = replace(cfg.data, sets=tuple(s for s in cfg.data.sets if s.name != name))
-        train_set = load_splits(others).train  # the build's own mix of the other domains
+        train_set = load_splits(without(cfg.data, name)).train  # the build's own mix of the other domains
         model = shaped_student(cfg, source, tokenizer, train_set.texts)
         encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
         targets = torch.from_numpy(train_set.soft)
