@@ -271,7 +271,10 @@ def _bundle_lambda() -> dict:
 
 
 def _cold_import_ms(runs: int = 7) -> dict:
-    env = {**os.environ, "DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "SLACK_BOT_TOKEN": "xoxb-1",
+    from handlers.settings import to_env
+    from handlers.slack.config import BotConfig
+
+    env = {**os.environ, **to_env(BotConfig(endpoint_name="e", ledger_table="t")), "SLACK_BOT_TOKEN": "xoxb-1",
            "SLACK_SIGNING_SECRET": "s", "AWS_DEFAULT_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "x",
            "AWS_SECRET_ACCESS_KEY": "x"}
     code = ("import time; t = time.perf_counter(); import handlers.slack.lambda_handler; "
@@ -381,7 +384,8 @@ def bench_generalization(model_dir: Path) -> dict:
     TF-IDF logistic regression trained on the other domains' mix, beside the model's LODO table."""
     from sklearn.metrics import roc_auc_score
 
-    from handlers.inference.model import ModelSettings, ToxicityModel
+    from handlers.inference.model import ToxicityModel
+    from handlers.inference.settings import ModelSettings
     from model_build import functional
     from model_build.config import load_config
     from model_build.data import load_splits

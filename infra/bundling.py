@@ -12,6 +12,8 @@ import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling, aws_lambda
 
 REPO = Path(__file__).resolve().parent.parent
+# The bot's own package and the one module it shares with the serving image (the settings loader).
+SLACK_BUNDLE = ("handlers/__init__.py", "handlers/settings.py", "handlers/slack")
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 
@@ -48,8 +50,8 @@ def slack_lambda_code(runtime: aws_lambda.Runtime, architecture: aws_lambda.Arch
         exclude=["inference", "**/__pycache__"],
         bundling=BundlingOptions(
             image=runtime.bundling_image,  # required by the API; never pulled: local bundling succeeds
-            local=PipLocalBundling(REPO / "handlers" / "slack" / "requirements.txt",
-                                   ("handlers/__init__.py", "handlers/slack"), python_version, architecture.name),
+            local=PipLocalBundling(REPO / "handlers" / "slack" / "requirements.txt", SLACK_BUNDLE, python_version,
+                                   architecture.name),
             command=["false"],
         ),
     )

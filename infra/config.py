@@ -2,21 +2,26 @@
 
     npx cdk deploy --all -c decorum.inference.memory_mb=4096 -c decorum.monitoring.alarm_email=me@x.org
 
-Everything is validated before any construct is made, against the limits AWS enforces at deploy time
-(so a typo fails `cdk synth`, not a 20-minute deploy).
+Everything is validated before any construct is made, by the typed loader every component uses
+(`handlers/settings.py`) and against the limits AWS enforces at deploy time (so a typo fails
+`cdk synth`, not a 20-minute deploy).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from constructs import Node
 
+from handlers.settings import SettingsError, from_mapping, parse_text
+from handlers.slack.config import DEFAULT_TRIGGER_EMOJIS
 
-class InfraConfigError(ValueError):
+
+class InfraConfigError(SettingsError):
     """A context value is missing or out of range; the message names the key."""
 
 
@@ -29,7 +34,7 @@ class ModelBuildSettings:
     timeout_minutes: int = 120
     model_package_group: str = "decorum-toxicity"
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         if self.profile not in ("quick", "full"):
             raise InfraConfigError("decorum.model_build.profile must be 'quick' or 'full'")
         if self.compute_type not in ("SMALL", "MEDIUM", "LARGE", "X_LARGE", "X2_LARGE"):
@@ -50,7 +55,7 @@ class InferenceSettings:
     provisioned_concurrency: int = 0
     intra_op_threads: int = 0  # 0: one per vCPU the memory size gives
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         if self.model_source not in ("build", "asset", "version"):
             raise InfraConfigError("decorum.inference.model_source must be 'build', 'asset' or 'version'")
         if self.model_source == "version" and not self.model_version:
@@ -68,18 +73,16 @@ class SlackSettings:
     function_name: str = "decorum-slack-bot"  # fixed: the function invokes itself (lazy listeners)
     memory_mb: int = 512
     timeout_seconds: int = 30
-    trigger_emojis: tuple[str, ...] = ("triangular_flag_on_post",)
+    trigger_emojis: tuple[str, ...] = DEFAULT_TRIGGER_EMOJIS
     reply_mode: Literal["thread", "ephemeral"] = "thread"
     warmup_minutes: int = 5  # 0: no warm-up rule
     warmup_pings_endpoint: bool = True
     provisioned_concurrency: int = 0
     snap_start: bool = False
 
-    def validate(self) -> None:
+    def __post_init__(self) -> None:
         if self.provisioned_concurrency and self.snap_start:
             raise InfraConfigError("decorum.slack: snap_start and provisioned_concurrency exclude each other")
-        if self.reply_mode not in ("thread", "ephemeral"):
-            raise InfraConfigError("decorum.slack.reply_mode must be 'thread' or 'ephemeral'")
         if not 5 <= self.timeout_seconds <= 60:
             raise InfraConfigError("decorum.slack.timeout_seconds must be in [5, 60]")
         if not 128 <= self.memory_mb <= 10240:
@@ -95,6 +98,13 @@ class MonitoringSettings:
     lambda_duration_p99_ms: float = 2_500.0  # Slack waits 3 s for the ack
     reaction_to_reply_p99_ms: float = 2_000.0
 
+    def __post_init__(self) -> None:
+        if self.alarm_email and ("@" not in self.alarm_email or any(c.isspace() for c in self.alarm_email)):
+            raise InfraConfigError(f"decorum.monitoring.alarm_email must be one address, got {self.alarm_email!r}")
+        for f in dataclasses.fields(self):
+            if f.name.endswith("_ms") and not getattr(self, f.name) > 0:
+                raise InfraConfigError(f"decorum.monitoring.{f.name} must be > 0")
+
 
 @dataclass(frozen=True)
 class DecorumConfig:
@@ -104,65 +114,28 @@ class DecorumConfig:
     slack: SlackSettings = field(default_factory=SlackSettings)
     monitoring: MonitoringSettings = field(default_factory=MonitoringSettings)
 
-    def validate(self) -> DecorumConfig:
-        for part in (self.model_build, self.inference, self.slack):
-            part.validate()
+    def __post_init__(self) -> None:
         if not self.prefix.replace("-", "").isalnum() or len(self.prefix) > 20:
             raise InfraConfigError("decorum.prefix must be alphanumeric (dashes allowed), at most 20 characters")
-        return self
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> DecorumConfig:
-        return _build(cls, raw, "decorum").validate()
+        return from_mapping(cls, raw, "decorum", InfraConfigError)
 
     @classmethod
     def from_node(cls, node: Node) -> DecorumConfig:
-        """cdk.json's `decorum` object, then `-c decorum.a.b=value` overrides (values parsed as JSON)."""
+        """cdk.json's `decorum` object, then `-c decorum.<section>.<key>=value` overrides, read as text
+        the way environment variables are (`4096`, `true`, `a,b` or a JSON list)."""
         raw = json.loads(json.dumps(node.try_get_context("decorum") or {}))
-        for section in ("model_build", "inference", "slack", "monitoring"):
-            for f in dataclasses.fields(_SECTIONS[section]):
-                value = node.try_get_context(f"decorum.{section}.{f.name}")
+        hints = typing.get_type_hints(cls)
+        for section, section_type in hints.items():
+            if not dataclasses.is_dataclass(section_type):
+                continue
+            for name, hint in typing.get_type_hints(section_type).items():
+                key = f"decorum.{section}.{name}"
+                value = node.try_get_context(key)
+                if isinstance(value, str):
+                    value = parse_text(hint, value, key, InfraConfigError)
                 if value is not None:
-                    raw.setdefault(section, {})[f.name] = _parse(value)
+                    raw.setdefault(section, {})[name] = value
         return cls.from_dict(raw)
-
-
-_SECTIONS = {"model_build": ModelBuildSettings, "inference": InferenceSettings, "slack": SlackSettings,
-             "monitoring": MonitoringSettings}
-
-
-def _parse(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
-
-
-def _build(cls: type, raw: dict[str, Any], where: str) -> Any:
-    if not isinstance(raw, dict):
-        raise InfraConfigError(f"{where} must be an object")
-    fields = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = set(raw) - set(fields)
-    if unknown:
-        raise InfraConfigError(f"unknown key(s) in {where}: {sorted(unknown)}")
-    kwargs = {}
-    for name, value in raw.items():
-        default = getattr(cls(), name) if name not in _SECTIONS else None
-        if name in _SECTIONS:
-            kwargs[name] = _build(_SECTIONS[name], value, f"{where}.{name}")
-        elif isinstance(default, tuple):
-            items = value.split(",") if isinstance(value, str) else value
-            kwargs[name] = tuple(str(v).strip() for v in items)
-        elif isinstance(default, bool):
-            if not isinstance(value, bool):
-                raise InfraConfigError(f"{where}.{name} must be true or false")
-            kwargs[name] = value
-        elif isinstance(default, int | float) and not isinstance(default, bool):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InfraConfigError(f"{where}.{name} must be a number")
-            kwargs[name] = type(default)(value)
-        else:
-            kwargs[name] = str(value)
-    return cls(**kwargs)

@@ -8,7 +8,10 @@ from pathlib import Path
 from aws_cdk import Stack, aws_ecr_assets, aws_iam, aws_kms, aws_s3, aws_s3_assets, aws_sagemaker
 from constructs import Construct
 
+from handlers.inference.settings import ModelSettings
+from handlers.settings import to_env
 from infra.config import InferenceSettings, InfraConfigError
+from model_build.publish import model_key
 
 REPO = Path(__file__).resolve().parent.parent
 VARIANT = "AllTraffic"
@@ -43,7 +46,7 @@ class Inference(Construct):
             bucket, key = asset.bucket, asset.s3_object_key
         else:
             if settings.model_source == "version":
-                key = f"models/{settings.model_version}/model.tar.gz"
+                key = model_key(settings.model_version)
             elif built_model_key is None:
                 raise InfraConfigError("model_source 'build' needs the model-build stack's build output")
             else:
@@ -62,7 +65,7 @@ class Inference(Construct):
             primary_container=aws_sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image.image_uri,
                 model_data_url=model_data_url,
-                environment={"DECORUM_INTRA_OP_THREADS": str(settings.intra_op_threads), "LOG_LEVEL": "INFO"},
+                environment={**to_env(ModelSettings(intra_op_threads=settings.intra_op_threads)), "LOG_LEVEL": "INFO"},
             ),
         )
         self.model.node.add_dependency(role)

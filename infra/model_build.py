@@ -23,10 +23,10 @@ from constructs import Construct
 
 from infra.config import ModelBuildSettings
 from infra.inference import serving_image
+from model_build.publish import MODELS_PREFIX, SERVING_IMAGE_ENV, latest_key, model_key
 
 REPO = Path(__file__).resolve().parent.parent
 SOURCE_EXCLUDES = [".venv", "node_modules", "build", "cdk.out", ".cache", ".git", "**/__pycache__", "tests", "bench"]
-LATEST_KEY = "models/latest.json"
 
 # Runs in the custom resource's Lambdas: start the build on create/update, poll it until it ends.
 _BUILD_WAITER = """
@@ -49,7 +49,7 @@ def is_complete(event, context):
     if status != "SUCCEEDED":
         raise RuntimeError(f"model build {build['id']} ended {status}: see its CodeBuild logs")
     latest = json.loads(s3.get_object(Bucket=os.environ["BUCKET"], Key=os.environ["LATEST_KEY"])["Body"].read())
-    key = f"models/{latest['version']}/model.tar.gz"
+    key = os.environ["MODEL_KEY_TEMPLATE"].format(version=latest["version"])
     uri = f"s3://{os.environ['BUCKET']}/{key}"
     return {"IsComplete": True, "Data": {"ModelDataUrl": uri, "ModelKey": key, "Version": latest["version"]}}
 """
@@ -95,7 +95,7 @@ class ModelBuild(Construct):
                 "ARTIFACT_URI": aws_codebuild.BuildEnvironmentVariable(value=f"s3://{self.bucket.bucket_name}"),
                 "MODEL_PACKAGE_GROUP": aws_codebuild.BuildEnvironmentVariable(value=settings.model_package_group),
                 # The image each Model Registry entry names beside its model archive.
-                "DECORUM_SERVING_IMAGE_URI": aws_codebuild.BuildEnvironmentVariable(
+                SERVING_IMAGE_ENV: aws_codebuild.BuildEnvironmentVariable(
                     value=serving_image(self, "ServingImage").image_uri),
             },
             build_spec=aws_codebuild.BuildSpec.from_object({
@@ -117,7 +117,7 @@ class ModelBuild(Construct):
             }),
         )
         source.grant_read(self.project)
-        self.bucket.grant_read_write(self.project, "models/*")
+        self.bucket.grant_read_write(self.project, f"{MODELS_PREFIX}/*")
         stack = Stack.of(self)
         self.project.add_to_role_policy(aws_iam.PolicyStatement(
             actions=["sagemaker:CreateModelPackageGroup", "sagemaker:CreateModelPackage"],
@@ -143,7 +143,7 @@ class ModelBuild(Construct):
                 code=aws_lambda.Code.from_inline(_BUILD_WAITER),
                 timeout=Duration.seconds(30),
                 environment={"PROJECT": self.project.project_name, "BUCKET": self.bucket.bucket_name,
-                             "LATEST_KEY": LATEST_KEY},
+                             "LATEST_KEY": latest_key(), "MODEL_KEY_TEMPLATE": model_key("{version}")},
             )
 
         start, poll = handler("StartBuild", "on_event"), handler("PollBuild", "is_complete")
@@ -152,7 +152,7 @@ class ModelBuild(Construct):
         poll.add_to_role_policy(aws_iam.PolicyStatement(actions=["codebuild:BatchGetBuilds"],
                                                         resources=[self.project.project_arn]))
         poll.add_to_role_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"],
-                                                        resources=[self.bucket.arn_for_objects(LATEST_KEY)]))
+                                                        resources=[self.bucket.arn_for_objects(latest_key())]))
         self.key.grant_decrypt(poll)
         provider = custom_resources.Provider(
             self, "BuildProvider", on_event_handler=start, is_complete_handler=poll,

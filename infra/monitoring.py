@@ -17,9 +17,9 @@ from aws_cdk import (
 from aws_cdk.aws_cloudwatch import ComparisonOperator, GraphWidget, Metric, TreatMissingData
 from constructs import Construct
 
+from handlers.slack.metrics import DIMENSIONS, NAMESPACE, BotMetric
 from infra.config import MonitoringSettings
 
-BOT_NAMESPACE, BOT_DIMENSIONS = "Decorum", {"service": "slack-bot"}  # Powertools EMF, handlers/slack/checker.py
 PERIOD = Duration.minutes(5)
 
 
@@ -45,8 +45,8 @@ class Monitoring(Construct):
             return Metric(namespace="AWS/Lambda", metric_name=name, dimensions_map={"FunctionName": function_name},
                           statistic=statistic, period=PERIOD)
 
-        def bot(name: str, statistic: str) -> Metric:
-            return Metric(namespace=BOT_NAMESPACE, metric_name=name, dimensions_map=BOT_DIMENSIONS,
+        def bot(name: BotMetric, statistic: str) -> Metric:
+            return Metric(namespace=NAMESPACE, metric_name=name, dimensions_map=DIMENSIONS,
                           statistic=statistic, period=PERIOD)
 
         self.alarms: list[aws_cloudwatch.Alarm] = []
@@ -72,8 +72,9 @@ class Monitoring(Construct):
               "Slack waits 3 s for the ack: p99 invocation time (acks and lazy checks)")
         alarm("bot-errors", lambda_metric("Errors", "Sum"), 1, "failed invocations (lazy runs are retried)")
         alarm("bot-throttles", lambda_metric("Throttles", "Sum"), 1, "throttled invocations: reactions may be lost")
-        alarm("bot-check-failures", bot("CheckFailures", "Sum"), 1, "checks that replied 'the check failed'")
-        alarm("bot-reaction-to-reply-p99", bot("ReactionToReplyLatency", "p99"), settings.reaction_to_reply_p99_ms,
+        alarm("bot-check-failures", bot(BotMetric.CHECK_FAILURES, "Sum"), 1, "checks that replied 'the check failed'")
+        alarm("bot-reaction-to-reply-p99", bot(BotMetric.REACTION_TO_REPLY_LATENCY, "p99"),
+              settings.reaction_to_reply_p99_ms,
               "p99 time from the reaction to the bot's reply")
         alarm("bot-lost-checks", dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD,
                                                                                            statistic="Maximum"),
@@ -83,9 +84,9 @@ class Monitoring(Construct):
         percentiles = ("p50", "p90", "p99")
         self.dashboard.add_widgets(
             GraphWidget(title="Reaction to reply (ms)", width=12,
-                        left=[bot("ReactionToReplyLatency", p) for p in percentiles]),
+                        left=[bot(BotMetric.REACTION_TO_REPLY_LATENCY, p) for p in percentiles]),
             GraphWidget(title="Endpoint latency seen by the bot (ms)", width=12,
-                        left=[bot("EndpointLatency", p) for p in percentiles]),
+                        left=[bot(BotMetric.ENDPOINT_LATENCY, p) for p in percentiles]),
         )
         self.dashboard.add_widgets(
             GraphWidget(title="SageMaker model latency (µs)", width=8,
@@ -98,10 +99,10 @@ class Monitoring(Construct):
         )
         self.dashboard.add_widgets(
             GraphWidget(title="Verdicts", width=8, stacked=True,
-                        left=[bot("VerdictFlagged", "Sum"), bot("VerdictClean", "Sum")]),
+                        left=[bot(BotMetric.VERDICT_FLAGGED, "Sum"), bot(BotMetric.VERDICT_CLEAN, "Sum")]),
             GraphWidget(title="Duplicates suppressed and failures", width=8,
-                        left=[bot("DuplicatesSuppressed", "Sum"), bot("CheckFailures", "Sum"),
-                              bot("CheckErrors", "Sum")]),
+                        left=[bot(BotMetric.DUPLICATES_SUPPRESSED, "Sum"), bot(BotMetric.CHECK_FAILURES, "Sum"),
+                              bot(BotMetric.CHECK_ERRORS, "Sum")]),
             GraphWidget(title="Slack bot Lambda", width=8,
                         left=[lambda_metric("Duration", p) for p in percentiles],
                         right=[lambda_metric("Errors", "Sum"), lambda_metric("Throttles", "Sum")]),

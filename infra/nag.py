@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from model_build.publish import MODELS_PREFIX
+
 if TYPE_CHECKING:
     from infra.stacks import DecorumApp
 
@@ -51,7 +53,7 @@ def acknowledge_findings(app: DecorumApp) -> None:
         "(source, data), data-key actions on the project's KMS key, the models/ prefix of the artifact bucket, "
         "and the packages of this model package group.",
         *CDK_GRANT_ACTIONS, "Action::s3:DeleteObject*", "Action::s3:Abort*", "Action::kms:GenerateDataKey*",
-        "Action::kms:ReEncrypt*", f"Resource::{_arn(build.bucket)}/models/*",
+        "Action::kms:ReEncrypt*", f"Resource::{_arn(build.bucket)}/{MODELS_PREFIX}/*",
         "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
         f"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/{project}:*",
         f"Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/{project}-*",

@@ -21,6 +21,8 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from handlers.settings import to_env
+from handlers.slack.config import BotConfig
 from infra.bundling import slack_lambda_code
 from infra.config import SlackSettings
 
@@ -74,18 +76,18 @@ class SlackBot(Construct):
             log_group=log_group,
             tracing=aws_lambda.Tracing.ACTIVE,
             snap_start=aws_lambda.SnapStartConf.ON_PUBLISHED_VERSIONS if settings.snap_start else None,
-            environment={
-                "DECORUM_ENDPOINT_NAME": endpoint_name,
-                "DECORUM_LEDGER_TABLE": self.table.table_name,
-                "DECORUM_SLACK_SECRET_ID": self.secret.secret_arn,
-                "DECORUM_TRIGGER_EMOJIS": ",".join(settings.trigger_emojis),
-                "DECORUM_REPLY_MODE": settings.reply_mode,
-                # Lease > the function timeout: a live attempt is never taken over.
-                "DECORUM_LEASE_SECONDS": str(settings.timeout_seconds + 15),
-                "DECORUM_WARMUP_PINGS_ENDPOINT": str(settings.warmup_pings_endpoint).lower(),
-                "POWERTOOLS_SERVICE_NAME": "decorum-slack",
-                "POWERTOOLS_METRICS_NAMESPACE": "Decorum",
-            },
+            # Built as the bot's own BotConfig, so the stack names its variables the way the bot reads
+            # them and an invalid value fails `cdk synth`.
+            environment=to_env(BotConfig(
+                endpoint_name=endpoint_name,
+                ledger_table=self.table.table_name,
+                slack_secret_id=self.secret.secret_arn,
+                trigger_emojis=settings.trigger_emojis,
+                reply_mode=settings.reply_mode,
+                # > the function timeout: a live attempt is never taken over.
+                lease_seconds=settings.timeout_seconds + 15,
+                warmup_pings_endpoint=settings.warmup_pings_endpoint,
+            )),
         )
         self.function.configure_async_invoke(
             max_event_age=MAX_EVENT_AGE,

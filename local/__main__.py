@@ -73,8 +73,8 @@ def demo(model_dir: Path, check_verdicts: bool = True) -> int:
 
         breakdown: dict[str, list[float]] = {"claim": [], "fetch": [], "classify": [], "reaction->reply": []}
         for label, ts, text, expected in posted:
-            found = standin.wait_for_replies(CHANNEL, ts, 1, timeout_s=15)
-            time.sleep(0.05)
+            standin.wait_for_replies(CHANNEL, ts, 1, timeout_s=15)
+            time.sleep(0.05)  # a duplicate reply, if one were sent, lands now
             found = standin.replies_to(CHANNEL, ts)
             preview = (text[:60] + "…") if len(text) > 60 else text
             print(f"  [{label}] UALICE: {preview or '(no text)'}   ({len(text)} chars)")

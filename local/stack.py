@@ -19,7 +19,6 @@ import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -27,6 +26,9 @@ from pathlib import Path
 
 import boto3
 
+from handlers.inference.artifact import missing_files
+from handlers.settings import to_env
+from handlers.slack.config import BotConfig
 from local.slack_standin import SlackStandIn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -55,7 +57,6 @@ class Ports:
 class LocalStack:
     model_dir: Path
     ports: Ports = field(default_factory=Ports)
-    bot_env: dict[str, str] = field(default_factory=dict)
     children: list[subprocess.Popen] = field(default_factory=list)
     standin: SlackStandIn | None = None
     moto_url: str = ""
@@ -136,18 +137,17 @@ def _provision(moto_url: str, bot_token: str, signing_secret: str) -> None:
 
 
 @contextmanager
-def local_stack(model_dir: Path, ports: Ports | None = None, bot_env: dict[str, str] | None = None,
-                logs_dir: Path | None = None) -> Iterator[LocalStack]:
+def local_stack(model_dir: Path, ports: Ports | None = None, logs_dir: Path | None = None) -> Iterator[LocalStack]:
     from local.aws import AtomicMotoServer
 
     ports = ports or Ports()
-    stack = LocalStack(Path(model_dir), ports, dict(bot_env or {}))
+    stack = LocalStack(Path(model_dir), ports)
     stack.logs_dir = Path(logs_dir or REPO / "build" / "local-logs")
     stack.logs_dir.mkdir(parents=True, exist_ok=True)
     bot_token, signing_secret = "xoxb-local-" + os.urandom(8).hex(), os.urandom(16).hex()
     moto = None
     try:
-        if not (stack.model_dir / "model.onnx").is_file():
+        if missing_files(stack.model_dir):
             raise StackError("model", f"no model at {stack.model_dir} (run `make model` first)")
         for step, port in (("moto", ports.moto), ("inference server", ports.inference),
                            ("slack app", ports.slack_app), ("slack stand-in", ports.standin)):
@@ -167,15 +167,10 @@ def local_stack(model_dir: Path, ports: Ports | None = None, bot_env: dict[str, 
         stack.standin = SlackStandIn(bot_token, signing_secret, port=ports.standin).start()
         env = {
             **FAKE_AWS,
-            "DECORUM_ENDPOINT_NAME": ENDPOINT_NAME,
-            "DECORUM_LEDGER_TABLE": LEDGER_TABLE,
-            "DECORUM_SLACK_SECRET_ID": SECRET_ID,
-            "DECORUM_SLACK_API_URL": stack.standin.api_url,
-            "DECORUM_DYNAMODB_ENDPOINT_URL": stack.moto_url,
-            "DECORUM_SECRETS_ENDPOINT_URL": stack.moto_url,
-            "DECORUM_SAGEMAKER_ENDPOINT_URL": stack.inference_url,
+            **to_env(BotConfig(endpoint_name=ENDPOINT_NAME, ledger_table=LEDGER_TABLE, slack_secret_id=SECRET_ID,
+                               slack_api_url=stack.standin.api_url, dynamodb_endpoint_url=stack.moto_url,
+                               secrets_endpoint_url=stack.moto_url, sagemaker_endpoint_url=stack.inference_url)),
             "POWERTOOLS_METRICS_DISABLED": "true",  # EMF goes to CloudWatch in AWS; locally it is noise
-            **stack.bot_env,
         }
         child, ready = _spawn("slack app", ["-m", "handlers.slack", "serve", "--port", str(ports.slack_app)], env,
                               stack.logs_dir / "slack-app.log")
@@ -190,8 +185,3 @@ def local_stack(model_dir: Path, ports: Ports | None = None, bot_env: dict[str, 
             stack.standin.stop()
         if moto:
             moto.stop()
-
-
-def get_json(url: str) -> dict:
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return json.loads(response.read())

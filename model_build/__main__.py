@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"model build failed: {exc}", file=sys.stderr)
         return 2
     minutes = (time.perf_counter() - started) / 60
-    print(f"model {manifest['version']} written to {args.out} in {minutes:.1f} min; report: {args.out / 'report.md'}")
+    print(f"model {manifest.version} written to {args.out} in {minutes:.1f} min; report: {args.out / 'report.md'}")
     return 0
 
 

@@ -1,18 +1,19 @@
 """Build configuration: one TOML file per profile, validated when loaded.
 
-Every section maps onto a frozen dataclass; unknown keys, wrong types and out-of-range values fail
-at load with the offending key named, so a typo never silently falls back to a default.
+Every section maps onto a frozen dataclass, loaded by the one typed loader every component uses
+(`handlers/settings.py`); unknown keys, wrong types and out-of-range values fail at load with the
+offending key named, so a typo never silently falls back to a default.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import tomllib
-import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
+
+from handlers.settings import SettingsError, from_mapping
 
 DEFAULT_LABELS = ("toxic", "hate")
 DatasetFormat = Literal["davidson", "civil_toxic_spans", "stormfront", "convabuse", "edos", "implicit_hate",
@@ -20,7 +21,7 @@ DatasetFormat = Literal["davidson", "civil_toxic_spans", "stormfront", "convabus
 DATASET_FORMATS: tuple[str, ...] = typing.get_args(DatasetFormat)
 
 
-class ConfigError(ValueError):
+class ConfigError(SettingsError):
     """The build configuration is invalid; the message names the key."""
 
 
@@ -212,49 +213,6 @@ class BuildConfig:
     cache_dir: str = ".cache/model_build"
 
 
-def _build(cls: type, raw: Any, where: str) -> Any:
-    """Turns a TOML table into the dataclass `cls`, checking keys and types on the way."""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where or 'config'} must be a table")
-    hints = typing.get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = set(raw) - known
-    if unknown:
-        raise ConfigError(f"unknown key(s) in {where or 'config'}: {sorted(unknown)}")
-    kwargs = {k: _coerce(hints[k], v, f"{where}.{k}".lstrip(".")) for k, v in raw.items()}
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:  # a required key is missing
-        raise ConfigError(f"{where or 'config'}: {exc}") from None
-
-
-def _coerce(hint: Any, value: Any, where: str) -> Any:
-    origin = typing.get_origin(hint)
-    if dataclasses.is_dataclass(hint):
-        return _build(hint, value, where)
-    if origin is tuple:
-        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
-        if not isinstance(value, list):
-            raise ConfigError(f"{where} must be a list")
-        return tuple(_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value))
-    if origin is dict:
-        key_t, val_t = typing.get_args(hint)
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a table")
-        return {_coerce(key_t, k, where): _coerce(val_t, v, f"{where}.{k}") for k, v in value.items()}
-    if origin is Literal:
-        if value not in typing.get_args(hint):
-            raise ConfigError(f"{where} must be one of {typing.get_args(hint)}, got {value!r}")
-        return value
-    if origin in (typing.Union, types.UnionType):
-        return value
-    if hint is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):
-        raise ConfigError(f"{where} must be {hint.__name__}, got {type(value).__name__}")
-    return value
-
-
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> BuildConfig:
     """Reads and validates a build profile. `overrides` maps dotted keys to values (tests, CLI)."""
     path = Path(path)
@@ -276,7 +234,7 @@ def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> Bu
     for entry in raw.get("data", {}).get("sets", []):
         if isinstance(entry, dict) and isinstance(entry.get("path"), str):
             entry["path"] = _resolve_path(entry["path"], path.parent)
-    return _build(BuildConfig, raw, "")
+    return from_mapping(BuildConfig, raw, "", ConfigError)
 
 
 def _resolve_path(value: str, base: Path) -> str:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import f1_score, roc_auc_score
 
+from handlers.inference.artifact import INPUT_NAMES, OUTPUT_NAME
 from model_build.config import GateConfig
 from model_build.data import LabeledSet
 
@@ -89,14 +90,13 @@ def onnx_session(path: Path, threads: int = 1):
 
 def onnx_feed(ids: list[int]) -> dict[str, np.ndarray]:
     input_ids = np.asarray([ids], dtype=np.int64)
-    return {"input_ids": input_ids, "attention_mask": np.ones_like(input_ids),
-            "token_type_ids": np.zeros_like(input_ids)}
+    return dict(zip(INPUT_NAMES, (input_ids, np.ones_like(input_ids), np.zeros_like(input_ids)), strict=True))
 
 
 def onnx_probabilities(path: Path, encoded_ids: list[list[int]], threads: int = 2) -> np.ndarray:
     """Batch-1, unpadded inference over every row: exactly what the server does for one message."""
     session = onnx_session(path, threads)
-    return np.concatenate([session.run(None, onnx_feed(ids))[0] for ids in encoded_ids])
+    return np.concatenate([session.run([OUTPUT_NAME], onnx_feed(ids))[0] for ids in encoded_ids])
 
 
 def latency_samples_ms(run, repeats: int = 300, warmup: int = 30) -> np.ndarray:

@@ -1,7 +1,7 @@
 """PyTorch -> ONNX (Optimum) -> sigmoid head -> ONNX Runtime fusions -> dynamic int8.
 
-The exported graph ends in a Sigmoid: `probabilities` [batch, labels], one independent probability
-per label (never a softmax across labels). Fusions use ONNX Runtime's transformer optimizer with
+The exported graph ends in a Sigmoid: `probabilities` (artifact.OUTPUT_NAME) [batch, labels], one
+independent probability per label (never a softmax across labels). Fusions use ONNX Runtime's transformer optimizer with
 CPU kernels only (Attention, SkipLayerNormalization, EmbedLayerNormalization, BiasGelu), so the
 model runs on the plain `onnxruntime` CPU wheel the serving image ships.
 """
@@ -18,12 +18,11 @@ import onnx
 from onnx import TensorProto, helper
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
+from handlers.inference.artifact import INPUT_NAMES, OUTPUT_NAME, TOKENIZER_FILE
 from model_build.config import ExportConfig
 
 log = logging.getLogger(__name__)
 
-INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
-OUTPUT_NAME = "probabilities"
 
 
 @dataclass
@@ -31,6 +30,7 @@ class ExportedModels:
     fp32: Path  # plain export with the sigmoid head (parity reference)
     optimized: Path  # fused fp32
     int8: Path  # what ships
+    tokenizer: Path  # the serving tokenizer (no padding, truncation at max_length)
 
 
 def export_onnx(model_dir: Path, out_dir: Path, cfg: ExportConfig) -> Path:
@@ -44,6 +44,9 @@ def export_onnx(model_dir: Path, out_dir: Path, cfg: ExportConfig) -> Path:
         onnx_export_from_model(model, tmp, opset=cfg.opset, task="text-classification", do_validation=False)
         graph = onnx.load(Path(tmp) / "model.onnx")
     _append_sigmoid(graph)
+    inputs = tuple(i.name for i in graph.graph.input)
+    if inputs != INPUT_NAMES:  # the server feeds exactly these (handlers/inference/artifact.py)
+        raise RuntimeError(f"the exported graph's inputs {inputs} are not the serving contract's {INPUT_NAMES}")
     target = out_dir / "model-fp32.onnx"
     onnx.save(graph, target)
     return target
@@ -96,13 +99,14 @@ def export_all(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, work:
     else:
         shutil.copyfile(fp32, optimized)
     int8 = quantize(optimized, work / "model-int8.onnx", cfg.per_channel)
-    write_serving_tokenizer(tokenizer, work / "tokenizer.json", max_length)
-    return ExportedModels(fp32, optimized, int8)
+    serving_tokenizer = write_serving_tokenizer(tokenizer, work / TOKENIZER_FILE, max_length)
+    return ExportedModels(fp32, optimized, int8, serving_tokenizer)
 
 
-def write_serving_tokenizer(tokenizer: PreTrainedTokenizerBase, target: Path, max_length: int) -> None:
+def write_serving_tokenizer(tokenizer: PreTrainedTokenizerBase, target: Path, max_length: int) -> Path:
     """The fast tokenizer's JSON without fixed padding (batch 1 is never padded), truncating at max_length."""
     backend = tokenizer.backend_tokenizer
     backend.no_padding()
     backend.enable_truncation(max_length=max_length)
     backend.save(str(target))
+    return target

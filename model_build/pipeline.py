@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
 
+from handlers.inference.artifact import Manifest
 from model_build import functional, package, publish, report
 from model_build.config import BuildConfig
 from model_build.data import LabeledSet, Splits, formatting_shortcuts, load_splits
@@ -80,7 +81,7 @@ def labels_only_comparison(cfg: BuildConfig, teacher: Teacher, splits: Splits, v
     return {"distilled": distilled, "labels_only": labels_only}
 
 
-def build(cfg: BuildConfig, out: Path) -> dict:
+def build(cfg: BuildConfig, out: Path) -> Manifest:
     out.mkdir(parents=True, exist_ok=True)
     for stale in (report.LODO_TABLE, report.LODO_RESULTS, report.CAPACITY_TABLE):  # an earlier recipe's
         (out / stale).unlink(missing_ok=True)
@@ -200,20 +201,17 @@ def build(cfg: BuildConfig, out: Path) -> dict:
 
     version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + hashlib.sha256(
         json.dumps([asdict(cfg), splits.data_hash], default=str).encode()).hexdigest()[:8]
-    manifest = {
-        "name": "decorum-toxicity",
-        "version": version,
-        "labels": list(labels),
-        "thresholds": thresholds,
-        "max_length": max_length,
-        "output": "probabilities",
-        "inputs": ["input_ids", "attention_mask", "token_type_ids"],
-        "source_data_sha256": splits.data_hash,
-        "config": cfg.name,
-        "metrics": metrics,
-        "gate": [{"check": n, "detail": d, "passed": p} for n, d, p in gate.checks],
-        "step_seconds": timings,
-    }
+    manifest = Manifest(
+        version=version,
+        labels=tuple(labels),
+        thresholds=thresholds,
+        max_length=max_length,
+        source_data_sha256=splits.data_hash,
+        config=cfg.name,
+        metrics=metrics,
+        gate=[{"check": n, "detail": d, "passed": p} for n, d, p in gate.checks],
+        step_seconds=timings,
+    )
     package.write(out, exported, manifest)
     report.write(out, manifest, splits.test, {"teacher": test_teacher, "student int8": int8_test}, int8_ms,
                  teacher_ms)

@@ -14,12 +14,28 @@ import logging
 import os
 from pathlib import Path
 
+from handlers.inference.artifact import ARCHIVE_NAME, MANIFEST_FILE
+from handlers.settings import env_name
 from model_build.config import PublishConfig
 
 log = logging.getLogger(__name__)
 
-UPLOADS = ("model.tar.gz", "decorum.json", "report.md", "plots/roc.png", "plots/latency.png", "plots/steps.png")
-SERVING_IMAGE_ENV = "DECORUM_SERVING_IMAGE_URI"  # set on the CodeBuild project by infra/model_build.py
+UPLOADS = (ARCHIVE_NAME, MANIFEST_FILE, "report.md", "plots/roc.png", "plots/latency.png", "plots/steps.png")
+SERVING_IMAGE_ENV = env_name("serving_image_uri")  # set on the CodeBuild project by infra/model_build.py
+
+# The artifact bucket's layout, read by the stacks (infra/model_build.py, infra/inference.py).
+MODELS_PREFIX = "models"
+METRICS_NAME = "metrics.json"
+
+
+def model_key(version: str, name: str = ARCHIVE_NAME, prefix: str = "") -> str:
+    """Where one file of a published version lives: `[<prefix>/]models/<version>/<name>`."""
+    return "/".join(p for p in (prefix.strip("/"), MODELS_PREFIX, version, name) if p)
+
+
+def latest_key(prefix: str = "") -> str:
+    """The pointer to the newest version (`{"version": ...}`), so readers need not list the bucket."""
+    return "/".join(p for p in (prefix.strip("/"), MODELS_PREFIX, "latest.json") if p)
 
 
 def publish(cfg: PublishConfig, out: Path, version: str, metrics: dict, s3=None, sagemaker=None) -> str | None:
@@ -31,17 +47,14 @@ def publish(cfg: PublishConfig, out: Path, version: str, metrics: dict, s3=None,
 
     s3 = s3 or boto3.client("s3")
     bucket, _, prefix = cfg.artifact_uri[len("s3://") :].partition("/")
-    base = "/".join(p for p in (prefix.strip("/"), "models", version) if p)
     for name in UPLOADS:
         if (out / name).is_file():
-            s3.upload_file(str(out / name), bucket, f"{base}/{name}")
-    metrics_key = f"{base}/metrics.json"
+            s3.upload_file(str(out / name), bucket, model_key(version, name, prefix))
+    metrics_key = model_key(version, METRICS_NAME, prefix)
     s3.put_object(Bucket=bucket, Key=metrics_key, Body=json.dumps(metrics, indent=2).encode(),
                   ContentType="application/json")
-    # A pointer the deploy step reads to find the newest model without listing the bucket.
-    latest_key = "/".join(p for p in (prefix.strip("/"), "models", "latest.json") if p)
-    s3.put_object(Bucket=bucket, Key=latest_key, Body=json.dumps({"version": version}).encode())
-    model_uri = f"s3://{bucket}/{base}/model.tar.gz"
+    s3.put_object(Bucket=bucket, Key=latest_key(prefix), Body=json.dumps({"version": version}).encode())
+    model_uri = f"s3://{bucket}/{model_key(version, ARCHIVE_NAME, prefix)}"
     log.info("publish: uploaded %s", model_uri)
 
     image = os.environ.get(SERVING_IMAGE_ENV, "")

@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.metrics import roc_curve
 
+from handlers.inference.artifact import Manifest
 from model_build.data import LabeledSet
 
 
@@ -125,29 +126,29 @@ def _distillation_rows(comparison: dict, labels: list[str]) -> list[str]:
     return rows
 
 
-def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, np.ndarray], int8_ms: np.ndarray,
+def write(out: Path, manifest: Manifest, test: LabeledSet, probabilities: dict[str, np.ndarray], int8_ms: np.ndarray,
           teacher_ms: np.ndarray) -> None:
     plots = out / "plots"
     plots.mkdir(exist_ok=True)
-    labels = manifest["labels"]
-    metrics = manifest["metrics"]
+    labels = list(manifest.labels)
+    metrics = manifest.metrics
     _roc_plot(plots / "roc.png", test, labels, probabilities)
     _latency_plot(plots / "latency.png", int8_ms, teacher_ms)
     _steps_plot(plots / "steps.png", metrics)
     lat, size = metrics["latency"], metrics["size_mb"]
     lines = [
-        f"# Decorum model build {manifest['version']}",
+        f"# Decorum model build {manifest.version}",
         "",
-        f"Profile `{manifest['config']}`; labels {labels}; thresholds "
-        + ", ".join(f"{k} {v:.3f}" for k, v in manifest["thresholds"].items())
-        + f"; max length {manifest['max_length']}; data sha256 `{manifest['source_data_sha256'][:16]}`.",
+        f"Profile `{manifest.config}`; labels {labels}; thresholds "
+        + ", ".join(f"{k} {v:.3f}" for k, v in manifest.thresholds.items())
+        + f"; max length {manifest.max_length}; data sha256 `{manifest.source_data_sha256[:16]}`.",
         f"Student: {metrics['student']}.",
         "",
         "## Gate",
         "",
         "| check | value | passed |",
         "|---|---|---|",
-        *[f"| {g['check']} | {g['detail']} | {'yes' if g['passed'] else '**NO**'} |" for g in manifest["gate"]],
+        *[f"| {g['check']} | {g['detail']} | {'yes' if g['passed'] else '**NO**'} |" for g in manifest.gate],
         "",
         "## Test metrics (each set's own test split)",
         "",
@@ -186,7 +187,7 @@ def write(out: Path, manifest: dict, test: LabeledSet, probabilities: dict[str, 
         f"int8 vs fp32 agreement {metrics['int8_vs_fp32']['agreement']:.4f}; "
         f"ONNX vs PyTorch max |diff| {metrics['parity']['max_abs_diff']:.2e}.",
         "",
-        "Step times (s): " + ", ".join(f"{k} {v}" for k, v in manifest["step_seconds"].items()),
+        "Step times (s): " + ", ".join(f"{k} {v}" for k, v in manifest.step_seconds.items()),
         "",
         "![ROC curves](plots/roc.png)",
         "![latency](plots/latency.png)",

@@ -52,6 +52,7 @@ def serve_in_thread(server) -> threading.Thread:
 
 @pytest.fixture(scope="session")
 def toxicity_model(tiny_model: Path):
-    from handlers.inference.model import ModelSettings, ToxicityModel
+    from handlers.inference.model import ToxicityModel
+    from handlers.inference.settings import ModelSettings
 
     return ToxicityModel(tiny_model, ModelSettings(intra_op_threads=1))

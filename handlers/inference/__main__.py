@@ -13,8 +13,10 @@ import signal
 import sys
 import time
 
-from handlers.inference.model import ModelSettings, ToxicityModel
-from handlers.inference.server import Limits, serve
+from handlers.inference.model import ToxicityModel
+from handlers.inference.server import serve
+from handlers.inference.settings import Limits, ModelSettings
+from handlers.settings import SettingsError, from_env
 
 
 def _stop(*_: object) -> None:
@@ -31,20 +33,25 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--port", type=int, default=int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080")))
     run.add_argument("--threads", type=int, default=None, help="onnxruntime intra-op threads (default: CPUs)")
     run.add_argument("--long-text", choices=("window", "truncate"), default=None)
-    run.add_argument("--max-body-bytes", type=int, default=int(os.environ.get("DECORUM_MAX_BODY_BYTES", "1000000")))
-    run.add_argument("--max-inputs", type=int, default=int(os.environ.get("DECORUM_MAX_INPUTS", "256")))
+    run.add_argument("--max-body-bytes", type=int, default=None)
+    run.add_argument("--max-inputs", type=int, default=None)
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s", stream=sys.stdout)
 
     started = time.perf_counter()
+    try:  # DECORUM_* variables, then flags
+        settings = from_env(ModelSettings, intra_op_threads=args.threads, long_text=args.long_text)
+        limits = from_env(Limits, max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs)
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
     try:
-        model = ToxicityModel(args.model_dir, ModelSettings.from_env(intra_op_threads=args.threads,
-                                                                     long_text=args.long_text))
+        model = ToxicityModel(args.model_dir, settings)
     except (FileNotFoundError, ValueError, KeyError) as exc:
         print(f"cannot load the model: {exc}", file=sys.stderr)
         return 2
     try:
-        server = serve(model, args.host, args.port, Limits(args.max_body_bytes, args.max_inputs))
+        server = serve(model, args.host, args.port, limits)
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -16,46 +16,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import onnxruntime as ort
 from tokenizers import Tokenizer
 
-
-@dataclass(frozen=True)
-class ModelSettings:
-    intra_op_threads: int = 0  # 0: one per CPU the process may use
-    batch_size: int = 8  # per concurrent mini-batch; measured best of 8, 16, 32 on 2 cores
-    long_text: Literal["window", "truncate"] = "window"
-    max_windows: int = 256  # ~11k tokens: all of a 40,000-character Slack message
-    window_tokens: int = 64
-    window_overlap: int = 16  # tokens shared by neighbouring windows
-
-    def __post_init__(self) -> None:
-        if self.long_text not in ("window", "truncate"):
-            raise ValueError("long_text must be 'window' or 'truncate'")
-        if self.batch_size < 1 or self.max_windows < 1 or self.intra_op_threads < 0:
-            raise ValueError("batch_size and max_windows must be >= 1, intra_op_threads >= 0")
-        if not 0 <= self.window_overlap < self.window_tokens - 2:
-            raise ValueError("window_overlap must be in [0, window_tokens - 2)")
-
-    @classmethod
-    def from_env(cls, **overrides) -> ModelSettings:
-        env = {
-            "intra_op_threads": int(os.environ.get("DECORUM_INTRA_OP_THREADS", "0")),
-            "batch_size": int(os.environ.get("DECORUM_BATCH_SIZE", "8")),
-            "long_text": os.environ.get("DECORUM_LONG_TEXT", "window"),
-            "max_windows": int(os.environ.get("DECORUM_MAX_WINDOWS", "256")),
-            "window_tokens": int(os.environ.get("DECORUM_WINDOW_TOKENS", "64")),
-        }
-        env.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**env)
+from handlers.inference.artifact import INPUT_NAMES, MODEL_FILE, OUTPUT_NAME, TOKENIZER_FILE, Manifest, missing_files
+from handlers.inference.settings import ModelSettings
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
@@ -77,28 +47,27 @@ class ToxicityModel:
     def __init__(self, model_dir: str | Path, settings: ModelSettings | None = None):
         model_dir = Path(model_dir)
         self.settings = settings or ModelSettings()
-        missing = [n for n in ("model.onnx", "tokenizer.json", "decorum.json") if not (model_dir / n).is_file()]
+        missing = missing_files(model_dir)
         if missing:
             raise FileNotFoundError(f"model directory {model_dir} lacks {missing}")
-        manifest = json.loads((model_dir / "decorum.json").read_text())
-        self.version: str = manifest["version"]
-        self.labels: list[str] = list(manifest["labels"])
-        self.thresholds = np.array([manifest["thresholds"][label] for label in self.labels], dtype=np.float32)
-        self.max_length: int = int(manifest["max_length"])
+        manifest = Manifest.read(model_dir)
+        self.version: str = manifest.version
+        self.labels: list[str] = list(manifest.labels)
+        self.thresholds = np.array([manifest.thresholds[label] for label in self.labels], dtype=np.float32)
+        self.max_length: int = manifest.max_length
 
-        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))
         self.tokenizer.no_padding()
         self.tokenizer.no_truncation()  # long text is cut or windowed below, on ids
         bos_eos = self.tokenizer.encode("").ids
         self._bos, self._eos = bos_eos[:1], bos_eos[1:]
 
         cores = self.settings.intra_op_threads or _usable_cpus()
-        self.session = _session(model_dir / "model.onnx", cores)  # one sequence, every core
+        self.session = _session(model_dir / MODEL_FILE, cores)  # one sequence, every core
         self._list_session, self._pool = self.session, None
         if cores > 1:  # lists: one single-threaded run per core at a time
-            self._list_session = _session(model_dir / "model.onnx", 1)
+            self._list_session = _session(model_dir / MODEL_FILE, 1)
             self._pool = ThreadPoolExecutor(cores, thread_name_prefix="minibatch")
-        self._output = manifest.get("output", "probabilities")
 
     # ------------------------------------------------------------------------------- tokenizing
 
@@ -124,8 +93,8 @@ class ToxicityModel:
         for i, seq in enumerate(batch):
             ids[i, : len(seq)] = seq
             mask[i, : len(seq)] = 1
-        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
-        return (session or self.session).run([self._output], feed)[0]
+        feed = dict(zip(INPUT_NAMES, (ids, mask, np.zeros_like(ids)), strict=True))
+        return (session or self.session).run([OUTPUT_NAME], feed)[0]
 
     def scores(self, texts: list[str]) -> np.ndarray:
         """Probabilities [len(texts), labels]."""

@@ -16,20 +16,14 @@ import json
 import logging
 import re
 import time
-from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from handlers.inference.model import ToxicityModel
+from handlers.inference.settings import Limits
 
 log = logging.getLogger("decorum.inference")
 RUNTIME_PATH = re.compile(r"^/endpoints/[A-Za-z0-9\-]{1,63}/invocations$")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_body_bytes: int = 1_000_000
-    max_inputs: int = 256
 
 
 class RequestError(Exception):

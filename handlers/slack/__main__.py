@@ -13,7 +13,7 @@ import signal
 import sys
 
 from handlers.slack.app import create_app
-from handlers.slack.config import BotConfig, ConfigError, load_credentials
+from handlers.slack.config import LOG_SERVICE, BotConfig, ConfigError, load_credentials
 
 
 def _stop(*_: object) -> None:
@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s", stream=sys.stdout)
     from aws_lambda_powertools import Logger
 
-    Logger(service="decorum-slack")  # the JSON formatter the checker's logs use on Lambda too
+    Logger(service=LOG_SERVICE)  # the JSON formatter the checker's logs use on Lambda too
     try:
         config = BotConfig.from_env()
         app = create_app(config, load_credentials(config))

@@ -19,11 +19,11 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 from handlers.slack.app import create_app
 from handlers.slack.checker import ReactionChecker
 from handlers.slack.classifier import EndpointClassifier
-from handlers.slack.config import BotConfig, SlackCredentials
+from handlers.slack.config import LOG_SERVICE, BotConfig, SlackCredentials
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import pop_lazy_failure
 
-logger = Logger(service="decorum-slack")
+logger = Logger(service=LOG_SERVICE)
 
 
 class LazyCheckError(RuntimeError):

@@ -15,12 +15,12 @@ from slack_sdk.errors import SlackApiError
 
 from handlers.slack import replies
 from handlers.slack.classifier import ClassificationError, EndpointClassifier
-from handlers.slack.config import BotConfig
+from handlers.slack.config import LOG_SERVICE, BotConfig
 from handlers.slack.ledger import FAILED_OUTCOME, ReplyLedger
+from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 from handlers.slack.text import plain_text
 
-log = Logger(service="decorum-slack", child=True)
-NAMESPACE = "Decorum"
+log = Logger(service=LOG_SERVICE, child=True)
 
 
 @dataclass(frozen=True)
@@ -57,11 +57,11 @@ class ReactionChecker:
         self.config, self.ledger, self.classifier = config, ledger, classifier
 
     def check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None) -> CheckResult:
-        metrics = EphemeralMetrics(namespace=NAMESPACE, service="slack-bot")
+        metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
         try:
             result = self._check(reaction, client, bot_user_id, metrics)
         except Exception:
-            metrics.add_metric(name="CheckErrors", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=BotMetric.CHECK_ERRORS, unit=MetricUnit.Count, value=1)
             raise
         finally:
             metrics.flush_metrics()
@@ -81,7 +81,7 @@ class ReactionChecker:
         mark = lap("claim", started)
         context = {"channel": reaction.channel, "message_ts": reaction.message_ts, "event_id": reaction.event_id}
         if not claim.acquired:
-            metrics.add_metric(name="DuplicatesSuppressed", unit=MetricUnit.Count, value=1)
+            metrics.add_metric(name=BotMetric.DUPLICATES_SUPPRESSED, unit=MetricUnit.Count, value=1)
             log.info("duplicate suppressed", extra={**context, "reason": claim.reason})
             return CheckResult(f"duplicate:{claim.reason}", timings_ms=timings)
         try:
@@ -107,15 +107,16 @@ class ReactionChecker:
                 try:
                     verdict = self.classifier.classify(text)
                     mark = lap("classify", mark)
-                    metrics.add_metric(name="EndpointLatency", unit=MetricUnit.Milliseconds, value=verdict.latency_ms)
-                    metrics.add_metric(name="VerdictFlagged" if verdict.toxic else "VerdictClean",
+                    metrics.add_metric(name=BotMetric.ENDPOINT_LATENCY, unit=MetricUnit.Milliseconds,
+                                       value=verdict.latency_ms)
+                    metrics.add_metric(name=BotMetric.VERDICT_FLAGGED if verdict.toxic else BotMetric.VERDICT_CLEAN,
                                        unit=MetricUnit.Count, value=1)
                     outcome = "flagged" if verdict.toxic else "clean"
                     fallback, blocks = replies.verdict_reply(verdict)
                     model_version = verdict.model_version
                 except ClassificationError as exc:
                     mark = lap("classify", mark)
-                    metrics.add_metric(name="CheckFailures", unit=MetricUnit.Count, value=1)
+                    metrics.add_metric(name=BotMetric.CHECK_FAILURES, unit=MetricUnit.Count, value=1)
                     log.warning("classification failed", extra={**context, "reason": exc.reason})
                     outcome, (fallback, blocks), model_version = FAILED_OUTCOME, replies.notice_reply(
                         replies.CHECK_FAILED), None
@@ -129,7 +130,8 @@ class ReactionChecker:
             raise
         self.ledger.complete(claim, outcome, reply_ts)
         latency_ms = (time.time() - reaction.reacted_at) * 1e3
-        metrics.add_metric(name="ReactionToReplyLatency", unit=MetricUnit.Milliseconds, value=max(0.0, latency_ms))
+        metrics.add_metric(name=BotMetric.REACTION_TO_REPLY_LATENCY, unit=MetricUnit.Milliseconds,
+                           value=max(0.0, latency_ms))
         timings["total"] = round((time.perf_counter() - started) * 1e3, 2)
         log.info("replied", extra={**context, "outcome": outcome, "timings_ms": timings})
         return CheckResult(outcome, reply_ts, timings)

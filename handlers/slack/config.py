@@ -12,10 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from handlers.settings import SettingsError, env_name, from_env
+
 DEFAULT_TRIGGER_EMOJIS = ("triangular_flag_on_post",)  # :triangular_flag_on_post: (a red flag)
+LOG_SERVICE = "decorum-slack"  # the `service` key of every log line
 
 
-class ConfigError(RuntimeError):
+class ConfigError(SettingsError):
     """A required setting is missing or invalid; the message names the variable."""
 
 
@@ -30,12 +33,14 @@ class SlackCredentials:
 
 @dataclass(frozen=True)
 class BotConfig:
+    """Each field is read from `DECORUM_<FIELD>` (`handlers/settings.py`); infra/slack.py writes them."""
+
     endpoint_name: str
     ledger_table: str
-    trigger_emojis: tuple[str, ...] = DEFAULT_TRIGGER_EMOJIS
+    trigger_emojis: tuple[str, ...] = DEFAULT_TRIGGER_EMOJIS  # comma-separated; colons optional
     reply_mode: Literal["thread", "ephemeral"] = "thread"
     # Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}; empty: env vars.
-    secret_id: str = ""
+    slack_secret_id: str = ""
     slack_api_url: str = "https://slack.com/api/"
     dynamodb_endpoint_url: str | None = None
     sagemaker_endpoint_url: str | None = None
@@ -49,56 +54,26 @@ class BotConfig:
     max_text_chars: int = 40_000
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "trigger_emojis", tuple(e.strip().strip(":") for e in self.trigger_emojis))
         if not self.trigger_emojis or any(not e or ":" in e for e in self.trigger_emojis):
-            raise ConfigError("DECORUM_TRIGGER_EMOJIS must list emoji names without colons, e.g. 'rotating_light'")
+            raise ConfigError(f"{env_name('trigger_emojis')} must list emoji names, e.g. 'rotating_light'")
         if self.reply_mode not in ("thread", "ephemeral"):
-            raise ConfigError("DECORUM_REPLY_MODE must be 'thread' or 'ephemeral'")
+            raise ConfigError(f"{env_name('reply_mode')} must be 'thread' or 'ephemeral'")
         if self.classify_timeout_s <= 0 or self.classify_attempts < 1:
-            raise ConfigError("DECORUM_CLASSIFY_TIMEOUT_S must be > 0 and DECORUM_CLASSIFY_ATTEMPTS >= 1")
+            raise ConfigError(f"{env_name('classify_timeout_s')} must be > 0 and "
+                              f"{env_name('classify_attempts')} >= 1")
         if self.lease_seconds < 1 or self.ledger_ttl_days < 1:
-            raise ConfigError("DECORUM_LEASE_SECONDS must be >= 1 and DECORUM_LEDGER_TTL_DAYS >= 1")
+            raise ConfigError(f"{env_name('lease_seconds')} and {env_name('ledger_ttl_days')} must be >= 1")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BotConfig:
-        env = os.environ if env is None else env
-
-        def required(name: str) -> str:
-            value = env.get(name, "").strip()
-            if not value:
-                raise ConfigError(f"{name} is not set")
-            return value
-
-        def number(name: str, default: float, kind: type = float):
-            raw = env.get(name)
-            try:
-                return kind(raw) if raw not in (None, "") else kind(default)
-            except ValueError:
-                raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-
-        emojis = tuple(e.strip().strip(":") for e in env.get("DECORUM_TRIGGER_EMOJIS", "").split(",") if e.strip())
-        return cls(
-            endpoint_name=required("DECORUM_ENDPOINT_NAME"),
-            ledger_table=required("DECORUM_LEDGER_TABLE"),
-            trigger_emojis=emojis or DEFAULT_TRIGGER_EMOJIS,
-            reply_mode=env.get("DECORUM_REPLY_MODE", "thread"),  # type: ignore[arg-type] - validated above
-            secret_id=env.get("DECORUM_SLACK_SECRET_ID", ""),
-            slack_api_url=env.get("DECORUM_SLACK_API_URL", "https://slack.com/api/"),
-            dynamodb_endpoint_url=env.get("DECORUM_DYNAMODB_ENDPOINT_URL") or None,
-            sagemaker_endpoint_url=env.get("DECORUM_SAGEMAKER_ENDPOINT_URL") or None,
-            secrets_endpoint_url=env.get("DECORUM_SECRETS_ENDPOINT_URL") or None,
-            classify_timeout_s=number("DECORUM_CLASSIFY_TIMEOUT_S", 3.0),
-            classify_attempts=number("DECORUM_CLASSIFY_ATTEMPTS", 3, int),
-            lease_seconds=number("DECORUM_LEASE_SECONDS", 45, int),
-            ledger_ttl_days=number("DECORUM_LEDGER_TTL_DAYS", 7, int),
-            warmup_pings_endpoint=env.get("DECORUM_WARMUP_PINGS_ENDPOINT", "true").lower() == "true",
-            max_text_chars=number("DECORUM_MAX_TEXT_CHARS", 40_000, int),
-        )
+        return from_env(cls, env, ConfigError)
 
 
 def load_credentials(config: BotConfig, env: Mapping[str, str] | None = None, secrets_client=None) -> SlackCredentials:
-    """From Secrets Manager when `secret_id` is set (cached by Powertools), else SLACK_* env vars."""
+    """From Secrets Manager when `slack_secret_id` is set (cached by Powertools), else SLACK_* env vars."""
     env = os.environ if env is None else env
-    if config.secret_id:
+    if config.slack_secret_id:
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         if secrets_client is None and config.secrets_endpoint_url:
@@ -107,15 +82,16 @@ def load_credentials(config: BotConfig, env: Mapping[str, str] | None = None, se
             secrets_client = boto3.client("secretsmanager", endpoint_url=config.secrets_endpoint_url)
         provider = SecretsProvider(boto3_client=secrets_client) if secrets_client else SecretsProvider()
         try:
-            raw = provider.get(config.secret_id, max_age=300)
+            raw = provider.get(config.slack_secret_id, max_age=300)
         except Exception as exc:  # noqa: BLE001 - re-raised with the secret's name, never its value
-            raise ConfigError(f"cannot read Slack secret {config.secret_id}: {exc.__class__.__name__}") from None
+            raise ConfigError(f"cannot read Slack secret {config.slack_secret_id}: {exc.__class__.__name__}") from None
         try:
             values = json.loads(raw if isinstance(raw, str) else raw.decode())
             return SlackCredentials(values["bot_token"], values["signing_secret"])
         except (ValueError, KeyError, TypeError):
-            raise ConfigError(f"secret {config.secret_id} must be JSON with bot_token and signing_secret") from None
+            raise ConfigError(f"secret {config.slack_secret_id} must be JSON with bot_token and signing_secret"
+                              ) from None
     token, secret = env.get("SLACK_BOT_TOKEN", ""), env.get("SLACK_SIGNING_SECRET", "")
     if not token or not secret:
-        raise ConfigError("set DECORUM_SLACK_SECRET_ID, or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+        raise ConfigError(f"set {env_name('slack_secret_id')}, or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
     return SlackCredentials(token, secret)

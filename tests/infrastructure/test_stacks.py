@@ -112,6 +112,8 @@ def test_endpoint_role_reads_exactly_the_served_archive(default_app) -> None:
     ({"model_build": {"profile": "huge"}}, "profile must be"),
     ({"slack": {"reply_mode": "dm"}}, "reply_mode"),
     ({"slack": {"memorymb": 1}}, "unknown key"),
+    ({"monitoring": {"alarm_email": "on call"}}, "alarm_email must be one address"),
+    ({"monitoring": {"model_latency_p99_ms": 0}}, "model_latency_p99_ms must be > 0"),
 ])
 def test_invalid_settings_fail_at_synth(decorum: dict, message: str) -> None:
     with pytest.raises(InfraConfigError, match=message):

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from handlers.inference.model import ModelSettings, ToxicityModel
+from handlers.inference.model import ToxicityModel
 from handlers.inference.server import Limits, serve
+from handlers.inference.settings import ModelSettings
 from tests.conftest import REPO, serve_in_thread
 
 

@@ -131,7 +131,7 @@ def test_missing_configuration_fails_the_cold_start_clearly() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DECORUM_", "SLACK_"))}
     result = subprocess.run([sys.executable, "-c", "import handlers.slack.lambda_handler"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "DECORUM_ENDPOINT_NAME is not set" in result.stderr
+    assert result.returncode != 0 and "DECORUM_ENDPOINT_NAME, DECORUM_LEDGER_TABLE are not set" in result.stderr
     env.update(DECORUM_ENDPOINT_NAME="e", DECORUM_LEDGER_TABLE="t")
     result = subprocess.run([sys.executable, "-c", "import handlers.slack.lambda_handler"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
@@ -142,23 +142,24 @@ def test_credentials_come_from_secrets_manager(moto_url: str) -> None:
     secrets = boto3.client("secretsmanager", endpoint_url=moto_url)
     name = f"decorum/{uuid.uuid4().hex}"
     secrets.create_secret(Name=name, SecretString=json.dumps({"bot_token": "xoxb-1", "signing_secret": "s3"}))
-    config = BotConfig(endpoint_name="e", ledger_table="t", secret_id=name, secrets_endpoint_url=moto_url)
+    config = BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id=name, secrets_endpoint_url=moto_url)
     credentials = load_credentials(config, env={})
     assert (credentials.bot_token, credentials.signing_secret) == ("xoxb-1", "s3")
     assert "xoxb-1" not in repr(credentials)
     bad = f"decorum/{uuid.uuid4().hex}"
     secrets.create_secret(Name=bad, SecretString="not json")
     with pytest.raises(ConfigError, match="must be JSON with bot_token and signing_secret"):
-        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", secret_id=bad, secrets_endpoint_url=moto_url))
+        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id=bad,
+                                   secrets_endpoint_url=moto_url))
     with pytest.raises(ConfigError, match="cannot read Slack secret decorum/missing"):
-        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", secret_id="decorum/missing",
+        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id="decorum/missing",
                                    secrets_endpoint_url=moto_url))
 
 
 @pytest.mark.parametrize(("env", "message"), [
     ({"DECORUM_LEDGER_TABLE": "t"}, "DECORUM_ENDPOINT_NAME is not set"),
     ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_REPLY_MODE": "dm"}, "DECORUM_REPLY_MODE"),
-    ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_CLASSIFY_ATTEMPTS": "x"}, "must be a number"),
+    ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_CLASSIFY_ATTEMPTS": "x"}, "an integer"),
     ({"DECORUM_ENDPOINT_NAME": "e", "DECORUM_LEDGER_TABLE": "t", "DECORUM_TRIGGER_EMOJIS": ":a:,b"}, None),
 ])
 def test_config_from_env_is_validated(env: dict, message: str | None) -> None:

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-from local.stack import Ports, StackError, get_json, local_stack
+from local.stack import Ports, StackError, local_stack
 from tests.conftest import REPO
 
 TRIGGER = "triangular_flag_on_post"
+
+
+def get_json(url: str) -> dict:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return json.loads(response.read())
 
 
 def port_is_free(port: int) -> bool:

@@ -11,8 +11,9 @@ import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from handlers.inference.artifact import ARCHIVE_FILES, ARCHIVE_NAME, INPUT_NAMES, MODEL_FILE, OUTPUT_NAME
+from handlers.inference.model import ToxicityModel
 from model_build.__main__ import main as build_cli
-from model_build.package import ARCHIVE_MEMBERS
 from model_build.report import refresh_lodo_section
 from tests.conftest import REPO
 
@@ -26,8 +27,8 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     assert manifest["output"] == "probabilities" and manifest["max_length"] == 64
     assert len(manifest["source_data_sha256"]) == 64
     assert all(g["passed"] for g in manifest["gate"])
-    with tarfile.open(tiny_model / "model.tar.gz") as tar:
-        assert sorted(tar.getnames()) == sorted(ARCHIVE_MEMBERS)
+    with tarfile.open(tiny_model / ARCHIVE_NAME) as tar:
+        assert sorted(tar.getnames()) == sorted(ARCHIVE_FILES)
     report = (tiny_model / "report.md").read_text()
     assert "## Gate" in report and "ROC-AUC" in report and "## Functional suite" in report
     functional = manifest["metrics"]["functional"]["int8"]
@@ -37,6 +38,18 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     assert "davidson" in manifest["metrics"]["validation"]["int8"] and "Mean over domains" in report
     for plot in ("roc.png", "latency.png", "steps.png"):
         assert (tiny_model / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
+
+
+def test_the_archive_the_build_writes_is_the_one_the_server_reads(tiny_model: Path, tmp_path: Path) -> None:
+    """The package step and the server share handlers/inference/artifact.py: files, tensors, manifest."""
+    with tarfile.open(tiny_model / ARCHIVE_NAME) as tar:
+        tar.extractall(tmp_path / "opt-ml-model", filter="data")
+    session = ort.InferenceSession(str(tmp_path / "opt-ml-model" / MODEL_FILE), providers=["CPUExecutionProvider"])
+    assert tuple(i.name for i in session.get_inputs()) == INPUT_NAMES
+    assert [o.name for o in session.get_outputs()] == [OUTPUT_NAME]
+    served = ToxicityModel(tmp_path / "opt-ml-model")
+    assert served.labels == ["toxic", "hate"]
+    assert served.classify(["hello there"])[0]["scores"].keys() == {"toxic", "hate"}
 
 
 def test_int8_graph_is_quantized_with_a_sigmoid_head(tiny_model: Path) -> None:

@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from handlers.slack.metrics import DIMENSIONS, NAMESPACE, BotMetric
 from handlers.slack.replies import CHECK_FAILED, NOTHING_TO_CHECK
 from local.slack_standin import BOT_USER_ID, sign
 
@@ -233,3 +234,30 @@ def test_message_text_and_tokens_never_reach_the_logs(make_bot, capfd: pytest.Ca
     logs = out + err
     assert "zebra-42" not in logs and bot.credentials.bot_token not in logs
     assert bot.credentials.signing_secret not in logs
+
+
+def test_the_bot_emits_only_the_metrics_it_declares(make_bot, endpoint, capfd: pytest.CaptureFixture,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Powertools' EMF lines, as CloudWatch would read them: every name is one infra/monitoring.py can
+    alarm on (handlers/slack/metrics.py), in the namespace and dimension it watches."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    bot = make_bot(classify_attempts=1)
+    clean, failing = bot.post("see you at lunch"), bot.post("you idiot")
+    bot.react(clean)
+    bot.replies(clean)
+    bot.react(clean, user="UERIN")  # a duplicate check
+    endpoint.faults[:] = ["unavailable"]
+    bot.react(failing)
+    bot.replies(failing, wait_s=15)
+    time.sleep(0.3)
+    emitted: dict[str, set] = {}
+    for line in capfd.readouterr().out.splitlines():
+        if '"_aws"' in line:
+            blob = json.loads(line)
+            for directive in blob["_aws"]["CloudWatchMetrics"]:
+                assert directive["Namespace"] == NAMESPACE and directive["Dimensions"] == [list(DIMENSIONS)]
+                assert all(blob[name] == value for name, value in DIMENSIONS.items())
+                emitted.setdefault("names", set()).update(m["Name"] for m in directive["Metrics"])
+    names = emitted.get("names", set())
+    assert {BotMetric.CHECK_FAILURES, BotMetric.REACTION_TO_REPLY_LATENCY, BotMetric.DUPLICATES_SUPPRESSED} <= names
+    assert names <= {m.value for m in BotMetric}, f"undeclared: {names - {m.value for m in BotMetric}}"

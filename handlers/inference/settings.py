@@ -1,0 +1,43 @@
+"""The serving container's settings, read from `DECORUM_*` environment variables (`handlers/settings.py`
+names them): the stack sets them with `to_env`, the container reads them with `from_env`.
+
+Standard library only, so the CDK app can import it at synth without onnxruntime.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from handlers.settings import SettingsError, env_name
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    intra_op_threads: int = 0  # 0: one per CPU the process may use
+    batch_size: int = 8  # per concurrent mini-batch; measured best of 8, 16, 32 on 2 cores
+    long_text: Literal["window", "truncate"] = "window"
+    max_windows: int = 256  # ~11k tokens: all of a 40,000-character Slack message
+    window_tokens: int = 64
+    window_overlap: int = 16  # tokens shared by neighbouring windows
+
+    def __post_init__(self) -> None:
+        if self.long_text not in ("window", "truncate"):
+            raise SettingsError(f"{env_name('long_text')} must be 'window' or 'truncate'")
+        if self.batch_size < 1 or self.max_windows < 1 or self.intra_op_threads < 0:
+            raise SettingsError(f"{env_name('batch_size')} and {env_name('max_windows')} must be >= 1, "
+                                f"{env_name('intra_op_threads')} >= 0")
+        if not 0 <= self.window_overlap < self.window_tokens - 2:
+            raise SettingsError(f"{env_name('window_overlap')} must be in [0, {env_name('window_tokens')} - 2)")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may ask of the server."""
+
+    max_body_bytes: int = 1_000_000
+    max_inputs: int = 256
+
+    def __post_init__(self) -> None:
+        if self.max_body_bytes < 1 or self.max_inputs < 1:
+            raise SettingsError(f"{env_name('max_body_bytes')} and {env_name('max_inputs')} must be >= 1")
