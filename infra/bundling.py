@@ -12,8 +12,8 @@ import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling, aws_lambda
 
 REPO = Path(__file__).resolve().parent.parent
-# The bot's own package and the one module it shares with the serving image (the settings loader).
-SLACK_BUNDLE = ("handlers/__init__.py", "handlers/settings.py", "handlers/slack")
+# The bot's own package and the modules it shares with the serving image (settings loader, wire format).
+SLACK_BUNDLE = ("handlers/__init__.py", "handlers/settings.py", "handlers/invocation.py", "handlers/slack")
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 

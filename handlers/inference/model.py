@@ -26,6 +26,7 @@ from tokenizers import Tokenizer
 
 from handlers.inference.artifact import INPUT_NAMES, MODEL_FILE, OUTPUT_NAME, TOKENIZER_FILE, Manifest, missing_files
 from handlers.inference.settings import ModelSettings
+from handlers.invocation import Result
 
 
 def _session(path: Path, threads: int) -> ort.InferenceSession:
@@ -129,12 +130,12 @@ class ToxicityModel:
         np.maximum.at(out, np.asarray(owners), probabilities)
         return out
 
-    def classify(self, texts: list[str], return_all_scores: bool = True) -> list[dict]:
+    def classify(self, texts: list[str], return_all_scores: bool = True) -> list[Result]:
         results = []
         for row in self.scores(texts):
             flagged = [label for label, p, t in zip(self.labels, row, self.thresholds, strict=True) if p >= t]
             scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
             if not return_all_scores:
                 scores = {label: scores[label] for label in flagged}
-            results.append({"scores": scores, "flagged": flagged})
+            results.append(Result(scores, flagged))
         return results

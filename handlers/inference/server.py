@@ -1,7 +1,7 @@
 """SageMaker's container contract over the standard library's HTTP server.
 
 - `GET /ping`: 200 once the model is loaded (it is loaded before the port opens).
-- `POST /invocations`: `{"inputs": "text" | ["t1", ...], "parameters": {"return_all_scores": bool}}`.
+- `POST /invocations`: the wire format of `handlers/invocation.py`.
 - `POST /endpoints/<name>/invocations`: the SageMaker runtime API's path, so boto3's
   `sagemaker-runtime` client can talk to this server unchanged when run locally; model errors there
   come back as SageMaker's `ModelError` (HTTP 424) like the real service.
@@ -21,6 +21,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from handlers.inference.model import ToxicityModel
 from handlers.inference.settings import Limits
+from handlers.invocation import (
+    CONTENT_TYPE,
+    INPUTS,
+    MODEL_VERSION,
+    PARAMETER_NAMES,
+    PARAMETERS,
+    RESULTS,
+    RETURN_ALL_SCORES,
+    response_payload,
+)
 
 log = logging.getLogger("decorum.inference")
 RUNTIME_PATH = re.compile(r"^/endpoints/[A-Za-z0-9\-]{1,63}/invocations$")
@@ -34,32 +44,32 @@ class RequestError(Exception):
 
 def parse_request(body: bytes, content_type: str, limits: Limits) -> tuple[list[str], bool]:
     """Validates an /invocations body; returns (texts, return_all_scores)."""
-    if content_type.split(";")[0].strip().lower() != "application/json":
-        raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json")
+    if content_type.split(";")[0].strip().lower() != CONTENT_TYPE:
+        raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {CONTENT_TYPE}")
     try:
         payload = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RequestError(HTTPStatus.BAD_REQUEST, f"body is not valid JSON: {exc.__class__.__name__}") from None
-    if not isinstance(payload, dict) or "inputs" not in payload:
-        raise RequestError(HTTPStatus.BAD_REQUEST, 'body must be an object with "inputs"')
-    inputs = payload["inputs"]
+    if not isinstance(payload, dict) or INPUTS not in payload:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f'body must be an object with "{INPUTS}"')
+    inputs = payload[INPUTS]
     if isinstance(inputs, str):
         texts = [inputs]
     elif isinstance(inputs, list) and inputs and all(isinstance(t, str) for t in inputs):
         texts = inputs
     else:
-        raise RequestError(HTTPStatus.BAD_REQUEST, '"inputs" must be a string or a non-empty list of strings')
+        raise RequestError(HTTPStatus.BAD_REQUEST, f'"{INPUTS}" must be a string or a non-empty list of strings')
     if len(texts) > limits.max_inputs:
         raise RequestError(HTTPStatus.BAD_REQUEST, f"at most {limits.max_inputs} inputs per request")
-    parameters = payload.get("parameters") or {}
+    parameters = payload.get(PARAMETERS) or {}
     if not isinstance(parameters, dict):
-        raise RequestError(HTTPStatus.BAD_REQUEST, '"parameters" must be an object')
-    unknown = set(parameters) - {"return_all_scores"}
+        raise RequestError(HTTPStatus.BAD_REQUEST, f'"{PARAMETERS}" must be an object')
+    unknown = set(parameters) - PARAMETER_NAMES
     if unknown:
         raise RequestError(HTTPStatus.BAD_REQUEST, f"unknown parameter(s): {sorted(unknown)}")
-    return_all = parameters.get("return_all_scores", True)
+    return_all = parameters.get(RETURN_ALL_SCORES, True)
     if not isinstance(return_all, bool):
-        raise RequestError(HTTPStatus.BAD_REQUEST, '"return_all_scores" must be true or false')
+        raise RequestError(HTTPStatus.BAD_REQUEST, f'"{RETURN_ALL_SCORES}" must be true or false')
     return texts, return_all
 
 
@@ -76,7 +86,7 @@ class InferenceServer(ThreadingHTTPServer):
 
     def invoke(self, body: bytes, content_type: str) -> dict:
         texts, return_all = parse_request(body, content_type, self.limits)
-        return {"model_version": self.model.version, "results": self.model.classify(texts, return_all)}
+        return response_payload(self.model.version, self.model.classify(texts, return_all))
 
 
 class InferenceHandler(BaseHTTPRequestHandler):
@@ -92,7 +102,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode()
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", CONTENT_TYPE)
         self.send_header("Content-Length", str(len(body)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
@@ -106,7 +116,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         started = time.perf_counter()
         if self.path == "/ping":
-            self._send(200, {"status": "ok", "model_version": self.server.model.version})
+            self._send(200, {"status": "ok", MODEL_VERSION: self.server.model.version})
         else:
             self._send(404, {"error": "not found"})
         self._log(200 if self.path == "/ping" else 404, started)
@@ -129,7 +139,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
             self._error(HTTPStatus.INTERNAL_SERVER_ERROR, "internal error", runtime_api)
             return self._log(500, started)
         self._send(200, response, {"X-Amzn-Invoked-Production-Variant": "local"} if runtime_api else None)
-        self._log(200, started, len(response["results"]))
+        self._log(200, started, len(response[RESULTS]))
 
     def do_PUT(self) -> None:
         self._discard_body()

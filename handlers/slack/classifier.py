@@ -15,6 +15,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers.invocation import CONTENT_TYPE, parse_response, request_body
 from handlers.slack.config import BotConfig
 
 
@@ -53,20 +54,15 @@ class EndpointClassifier:
         )
 
     def classify(self, text: str) -> Verdict:
-        body = json.dumps({"inputs": text[: self.max_chars]})
+        body = request_body(text[: self.max_chars])
         started = time.perf_counter()
         try:
             response = self.client.invoke_endpoint(
-                EndpointName=self.endpoint_name, ContentType="application/json", Accept="application/json", Body=body
+                EndpointName=self.endpoint_name, ContentType=CONTENT_TYPE, Accept=CONTENT_TYPE, Body=body
             )
-            payload = json.loads(response["Body"].read())
-            result = payload["results"][0]
-            verdict = Verdict(
-                scores={k: float(v) for k, v in result["scores"].items()},
-                flagged=list(result["flagged"]),
-                model_version=str(payload.get("model_version", "unknown")),
-                latency_ms=(time.perf_counter() - started) * 1e3,
-            )
+            model_version, (result,) = parse_response(json.loads(response["Body"].read()))
+            verdict = Verdict(scores=result.scores, flagged=result.flagged, model_version=model_version,
+                              latency_ms=(time.perf_counter() - started) * 1e3)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")
             raise ClassificationError(f"endpoint error {code}") from None
@@ -79,7 +75,7 @@ class EndpointClassifier:
     def ping(self) -> None:
         """Keeps a serverless endpoint warm: one tiny invocation (errors ignored)."""
         try:
-            self.client.invoke_endpoint(EndpointName=self.endpoint_name, ContentType="application/json",
-                                        Body=b'{"inputs": "warm-up"}')
+            self.client.invoke_endpoint(EndpointName=self.endpoint_name, ContentType=CONTENT_TYPE,
+                                        Body=request_body("warm-up"))
         except (ClientError, BotoCoreError):
             pass

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from aws_cdk.assertions import Match, Template
 
 from infra.config import DecorumConfig, InfraConfigError
+from tests.conftest import REPO
 from tests.infrastructure.conftest import synth
 
 
@@ -255,6 +258,38 @@ def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) 
     assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "handlers"} <= names
     assert not names & {"torch", "transformers", "boto3", "botocore", "onnxruntime"}
     assert not (bundle / "handlers" / "inference").exists()
+    assert not missing_handlers_modules(bundle), "the bundle lacks modules the bot imports"
+
+
+def missing_handlers_modules(root: Path) -> set[str]:
+    """`handlers.*` modules imported by the code under `root` that `root` does not hold."""
+    missing = set()
+    for source in (root / "handlers").rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module] if isinstance(node, ast.ImportFrom) and node.module else [])
+            for name in (n for n in names if n.startswith("handlers.")):
+                path = root / name.replace(".", "/")
+                if not (path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()):
+                    missing.add(name)
+    return missing
+
+
+def test_the_serving_image_copies_every_module_the_server_imports(tmp_path: Path) -> None:
+    """What handlers/inference/Dockerfile COPYs (its context is handlers/) into its WORKDIR."""
+    context, image = REPO / "handlers", tmp_path / "workdir"
+    for line in (context / "inference" / "Dockerfile").read_text().splitlines():
+        if line.startswith("COPY ") and "--from" not in line:
+            *sources, target = line.split()[1:]
+            if target.startswith("/"):  # outside the WORKDIR: not code (requirements)
+                continue
+            for pattern in sources:
+                for source in context.glob(pattern):
+                    destination = image / target / source.name if target.endswith("/") else image / target
+                    destination.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, destination)
+    assert (image / "handlers" / "inference" / "__main__.py").is_file()
+    assert not missing_handlers_modules(image), missing_handlers_modules(image)
 
 
 def test_gpu_build_uses_a_gpu_image(tmp_path: Path) -> None:

@@ -49,7 +49,7 @@ def test_the_archive_the_build_writes_is_the_one_the_server_reads(tiny_model: Pa
     assert [o.name for o in session.get_outputs()] == [OUTPUT_NAME]
     served = ToxicityModel(tmp_path / "opt-ml-model")
     assert served.labels == ["toxic", "hate"]
-    assert served.classify(["hello there"])[0]["scores"].keys() == {"toxic", "hate"}
+    assert served.classify(["hello there"])[0].scores.keys() == {"toxic", "hate"}
 
 
 def test_int8_graph_is_quantized_with_a_sigmoid_head(tiny_model: Path) -> None:
