@@ -21,6 +21,7 @@ from aws_cdk import (
 )
 from constructs import Construct
 
+from infra import nag
 from infra.config import ModelBuildSettings
 from infra.inference import serving_image
 from model_build.publish import MODELS_PREFIX, SERVING_IMAGE_ENV, latest_key, model_key
@@ -132,6 +133,30 @@ class ModelBuild(Construct):
         self.model_version: str | None = None
         if build_during_deploy:
             self._build_during_deploy(source.asset_hash)
+        self._acknowledge_findings(settings)
+
+    def _acknowledge_findings(self, settings: ModelBuildSettings) -> None:
+        nag.ack(self.bucket, S1="Holds build outputs only; reads are by the endpoint role and the build; enable "
+                                "CloudTrail S3 data events for an access audit instead of a second logging bucket.")
+        project = nag.logical(self.project)
+        nag.ack_findings(
+            self.project, "IAM5",
+            "CDK's grants to the build: its own log group and report groups, the hash-addressed CDK asset objects "
+            "(source, data), data-key actions on the project's KMS key, the models/ prefix of the artifact bucket, "
+            "and the packages of this model package group.",
+            *nag.CDK_GRANT_ACTIONS, "Action::s3:DeleteObject*", "Action::s3:Abort*", "Action::kms:GenerateDataKey*",
+            "Action::kms:ReEncrypt*", f"Resource::{nag.arn(self.bucket)}/{MODELS_PREFIX}/*",
+            "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
+            f"Resource::arn:<AWS::Partition>:logs:<AWS::Region>:<AWS::AccountId>:log-group:/aws/codebuild/{project}:*",
+            f"Resource::arn:<AWS::Partition>:codebuild:<AWS::Region>:<AWS::AccountId>:report-group/{project}-*",
+            f"Resource::arn:<AWS::Partition>:sagemaker:<AWS::Region>:<AWS::AccountId>:model-package/"
+            f"{settings.model_package_group}/*",
+        )
+        if settings.gpu:
+            nag.ack(self.project, CB5="GPU builds use an AWS Deep Learning Containers PyTorch image (AWS-maintained, "
+                                      "pinned by tag in cdk.json): CodeBuild's own GPU images are years old.")
+            nag.ack_findings(self.project, "IAM5", "Pulling the DLC image needs ecr:GetAuthorizationToken, which AWS "
+                                                   "defines on '*' only.", "Resource::*")
 
     def _build_during_deploy(self, *hashes: str) -> None:
         def handler(name: str, entry: str) -> aws_lambda.Function:
@@ -161,6 +186,14 @@ class ModelBuild(Construct):
         # New source or data: a new build (and so a new model) on the next deploy.
         build = CustomResource(self, "Build", service_token=provider.service_token,
                                properties={"SourceHashes": ",".join(hashes)})
+        for function in (start, poll, provider):
+            nag.ack_findings(function, "IAM4", nag.LAMBDA_BASIC, nag.LAMBDA_BASIC_FINDING)
+        framework = [provider.node.find_child(f"framework-{name}") for name in ("isComplete", "onTimeout")]
+        nag.ack_findings(provider, "IAM5",
+                         "CDK's Provider framework invokes its own handler functions (ARN:* covers their versions).",
+                         *(f"Resource::{nag.arn(f)}:*" for f in (start, poll, *framework)))
+        nag.ack(provider, SF1="CDK's Provider waiter state machine; the build's own logs are in CodeBuild's log group.",
+                SF2="CDK's Provider waiter state machine: a poll loop with no application traffic to trace.")
         self.model_data_url = build.get_att_string("ModelDataUrl")
         self.model_key = build.get_att_string("ModelKey")
         self.model_version = build.get_att_string("Version")

@@ -23,6 +23,7 @@ from constructs import Construct
 
 from handlers.settings import to_env
 from handlers.slack.config import BotConfig
+from infra import nag
 from infra.bundling import slack_lambda_code
 from infra.config import SlackSettings
 
@@ -120,8 +121,21 @@ class SlackBot(Construct):
                 targets=[aws_events_targets.LambdaFunction(
                     self.alias, event=aws_events.RuleTargetInput.from_object({"warmup": True}))],
             )
+        self._acknowledge_findings()
         CfnOutput(self, "RequestUrl", value=self.url.url,
                   description="Slack Event Subscriptions request URL (append nothing)")
         CfnOutput(self, "SecretName", value=self.secret.secret_name,
                   description="Put the Slack bot_token and signing_secret here")
 
+    def _acknowledge_findings(self) -> None:
+        nag.ack_findings(self.function, "IAM4", nag.LAMBDA_BASIC, nag.LAMBDA_BASIC_FINDING)
+        nag.ack_findings(self.function, "IAM5", "X-Ray's PutTraceSegments/PutTelemetryRecords require '*'.",
+                         "Resource::*")
+        nag.ack_findings(self.function, "IAM5", "The self-invocation for Bolt's lazy listeners is on this function's "
+                                                "own name; ':*' covers its alias and versions.",
+                         "Resource::arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:"
+                         f"{self.function_name}:*")
+        nag.ack(self.secret, SMG4="Slack bot tokens and signing secrets are rotated in Slack's app settings, not by "
+                                  "an AWS rotation Lambda; update the secret when you rotate them there.")
+        nag.ack(self.dead_letters, SQS3="This queue is itself the on-failure destination of the bot's asynchronous "
+                                        "invocations (lazy checks that failed every retry).")

@@ -12,7 +12,6 @@ from infra.config import DecorumConfig
 from infra.inference import Inference
 from infra.model_build import ModelBuild
 from infra.monitoring import Monitoring
-from infra.nag import acknowledge_findings
 from infra.slack import SlackBot
 
 
@@ -20,7 +19,6 @@ class ModelBuildStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DecorumConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, description="Decorum: model artifacts and the model-build job",
                          **kwargs)
-        self.model_build_settings = config.model_build
         self.model_build = ModelBuild(self, "ModelBuild", settings=config.model_build, prefix=config.prefix,
                                       build_during_deploy=config.inference.model_source == "build")
 
@@ -73,6 +71,5 @@ def build_app(app: App, config: DecorumConfig) -> DecorumApp:
     decorum = DecorumApp(model_build, inference, slack_bot, monitoring)
     for stack in decorum.stacks:
         Tags.of(stack).add("project", "decorum")
-    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
-    acknowledge_findings(decorum)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))  # each construct acknowledges its own findings
     return decorum
