@@ -12,6 +12,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 from handlers.inference.artifact import INPUT_NAMES, OUTPUT_NAME
 from model_build.config import GateConfig
 from model_build.data import LabeledSet
+from model_build.metrics import Metrics
 
 
 class GateError(RuntimeError):
@@ -127,7 +128,7 @@ class GateResult:
             raise GateError("model gate failed:\n  - " + "\n  - ".join(self.failures))
 
 
-def apply_gate(cfg: GateConfig, metrics: dict) -> GateResult:
+def apply_gate(cfg: GateConfig, metrics: Metrics) -> GateResult:
     gate = GateResult()
     gate.check("ONNX fp32 vs PyTorch max |diff|", metrics["parity"]["max_abs_diff"], cfg.max_parity_abs_diff, True)
     gate.check("int8 vs fp32 agreement", metrics["int8_vs_fp32"]["agreement"], cfg.min_int8_agreement, False)

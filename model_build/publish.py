@@ -17,6 +17,7 @@ from pathlib import Path
 from handlers.inference.artifact import ARCHIVE_NAME, MANIFEST_FILE
 from handlers.settings import env_name
 from model_build.config import PublishConfig
+from model_build.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ def latest_key(prefix: str = "") -> str:
     return "/".join(p for p in (prefix.strip("/"), MODELS_PREFIX, "latest.json") if p)
 
 
-def publish(cfg: PublishConfig, out: Path, version: str, metrics: dict, s3=None, sagemaker=None) -> str | None:
+def publish(cfg: PublishConfig, out: Path, version: str, metrics: Metrics, s3=None, sagemaker=None) -> str | None:
     """Returns the S3 URI of the published model archive, or None when skipped."""
     if not cfg.artifact_uri:
         log.info("publish: skipped (offline build: no publish.artifact_uri)")
@@ -67,7 +68,7 @@ def publish(cfg: PublishConfig, out: Path, version: str, metrics: dict, s3=None,
 
 
 def register(sagemaker, group: str, version: str, model_uri: str, metrics_uri: str, image: str,
-             metrics: dict) -> str:
+             metrics: Metrics) -> str:
     """Adds the version to the model package group (created on first use), pending manual approval.
     Returns the model package ARN."""
     try:

@@ -13,6 +13,7 @@ from sklearn.metrics import roc_curve
 
 from handlers.inference.artifact import Manifest
 from model_build.data import LabeledSet
+from model_build.metrics import Metrics
 
 
 def _roc_plot(path: Path, test: LabeledSet, labels: list[str], probabilities: dict[str, np.ndarray]) -> None:
@@ -52,7 +53,7 @@ def _latency_plot(path: Path, int8_ms: np.ndarray, teacher_ms: np.ndarray) -> No
     plt.close(fig)
 
 
-def _steps_plot(path: Path, metrics: dict) -> None:
+def _steps_plot(path: Path, metrics: Metrics) -> None:
     sizes = metrics["size_mb"]
     lat = metrics["latency"]
     names = ["teacher\nPyTorch", "student\nPyTorch", "student\nONNX fp32", "student\nONNX int8"]
@@ -71,7 +72,7 @@ def _steps_plot(path: Path, metrics: dict) -> None:
     plt.close(fig)
 
 
-def _metric_rows(metrics: dict, labels: list[str]) -> list[str]:
+def _metric_rows(metrics: Metrics, labels: list[str]) -> list[str]:
     rows = ["| set | label | teacher ROC-AUC | student int8 ROC-AUC | student F1 @ threshold | positives / rows |",
             "|---|---|---|---|---|---|"]
     int8, teacher = metrics["test"]["int8"], metrics["test"]["teacher"]
