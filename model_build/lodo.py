@@ -1,7 +1,8 @@
 """Leave one domain out: how the recipe generalizes to a domain it never saw.
 
-For each dataset in the config (or those named), a student of the configured shape (as many of the
-un-fine-tuned teacher's layers, spread from first to last, and the same pruned FFN) is trained on the
+For each dataset in the config (or those named), a student of the configured shape
+(`student.untrained_student`: the configured layers of the un-fine-tuned teacher, else as many spread
+from first to last, and the same pruned FFN) is trained on the
 labels of the other datasets, mixed by their weights exactly as the build mixes them, and scored on
 the held-out set's test split. The build's own teacher is not used: it has seen every domain.
 
@@ -20,22 +21,14 @@ from pathlib import Path
 import numpy as np
 import torch
 from sklearn.metrics import roc_auc_score
-from transformers import PreTrainedModel
 
 from model_build.config import BuildConfig, ConfigError, DataConfig
 from model_build.data import LabeledSet, load_splits
-from model_build.normalize import load_tokenizer
 from model_build.report import CAPACITY_TABLE, LODO_RESULTS, LODO_TABLE, refresh_lodo_section
-from model_build.student import prune_ffn, shrink
-from model_build.teacher import load_classifier, resolve_model_path
+from model_build.student import untrained_student
 from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, train
 
 log = logging.getLogger(__name__)
-
-
-def spread_layers(total: int, count: int) -> tuple[int, ...]:
-    """`count` layer indices from first to last, evenly spaced: (0, 5) of 6, (0, 2, 5), (0, 2, 3, 5)."""
-    return tuple(int(i) for i in np.linspace(0, total - 1, count).round())
 
 
 def _auc(test: LabeledSet, probabilities: np.ndarray, j: int) -> float | None:
@@ -51,31 +44,18 @@ def without(data: DataConfig, held_out: str) -> DataConfig:
     return replace(data, sets=tuple(s for s in data.sets if s.name != held_out))
 
 
-def shaped_student(cfg: BuildConfig, source: str, tokenizer, sample_texts: list[str]) -> PreTrainedModel:
-    """The profile's student shape cut from the un-fine-tuned teacher: spread layers, pruned FFN."""
-    scfg = cfg.student
-    model = load_classifier(source, cfg.data.labels)
-    model = shrink(model, tuple(scfg.layers or spread_layers(model.config.num_hidden_layers, scfg.num_layers)))
-    if scfg.intermediate_size:
-        sample = Encoded.of(tokenizer, sample_texts[:256], scfg.train.max_length)
-        prune_ffn(model, scfg.intermediate_size, sample.batch(np.arange(len(sample.ids)), tokenizer.pad_token_id))
-    return model
-
-
 def leave_one_domain_out(cfg: BuildConfig, out: Path, held_out: tuple[str, ...] = ()) -> dict[str, dict]:
     names = [s.name for s in cfg.data.sets]
     unknown = sorted(set(held_out) - set(names))
     if unknown:
         raise ConfigError(f"lodo: no data set named {unknown} in the profile (it has {names})")
     everything = load_splits(cfg.data)
-    source = resolve_model_path(cfg.teacher.model)
-    tokenizer = load_tokenizer(source)
     scfg = cfg.student
     weights = torch.tensor(cfg.data.positive_weights())
     results: dict[str, dict] = {}
     for name in held_out or names:
         train_set = load_splits(without(cfg.data, name)).train  # the build's own mix of the other domains
-        model = shaped_student(cfg, source, tokenizer, train_set.texts)
+        model, tokenizer = untrained_student(cfg, train_set.texts)
         encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
         targets = torch.from_numpy(train_set.soft)
         train(model, encoded, lambda logits, index, t=targets: masked_bce(logits, t[index], weights), scfg.train,
@@ -111,21 +91,20 @@ def capacity_trade(cfg: BuildConfig, out: Path, layer_counts: tuple[int, ...], h
     from model_build.export import export_all
     from model_build.pipeline import latency_input
 
-    source = resolve_model_path(cfg.teacher.model)
-    tokenizer = load_tokenizer(source)
     validation = load_splits(cfg.data).validation
-    ids = latency_input(tokenizer, validation, cfg.gate.latency_tokens)
+    ids: list[int] = []
     rows = []
     for count in layer_counts:
         shaped = replace(cfg, student=replace(cfg.student, num_layers=count, layers=()))
         results = leave_one_domain_out(shaped, out / f"capacity-{count}-layers", held_out)
         toxic = [r["toxic_roc_auc"] for r in results.values() if r["toxic_roc_auc"] is not None]
         hate = [r["hate_roc_auc"] for r in results.values() if r["hate_roc_auc"] is not None]
-        exported = export_all(shaped_student(shaped, source, tokenizer, validation.texts), tokenizer,
-                              _fresh(out / f"capacity-{count}-layers" / "export"), cfg.export,
+        student, tokenizer = untrained_student(shaped, validation.texts)
+        ids = ids or latency_input(tokenizer, validation, cfg.gate.latency_tokens)
+        exported = export_all(student, tokenizer, _fresh(out / f"capacity-{count}-layers" / "export"), cfg.export,
                               cfg.student.train.max_length)
-        session = onnx_session(exported.int8)
-        p50 = float(np.median(latency_samples_ms(lambda s=session: s.run(None, onnx_feed(ids)))))
+        session, feed = onnx_session(exported.int8), onnx_feed(ids)
+        p50 = float(np.median(latency_samples_ms(lambda s=session, f=feed: s.run(None, f))))
         size_mb = exported.int8.stat().st_size / 1e6
         rows.append(f"| {count} | {_mean_and_min(toxic)} | {_mean_and_min(hate)} | {p50:.2f} | {size_mb:.1f} |")
     table = "\n".join([f"Held out: {', '.join(held_out) or 'every set'}; p50 at {len(ids)} tokens, batch 1, 1 thread.",

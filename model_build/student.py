@@ -99,24 +99,51 @@ def prune_ffn(model: PreTrainedModel, keep: int, batch: dict[str, torch.Tensor])
     model.config.intermediate_size = keep
 
 
+def shape_student(cfg: BuildConfig, base: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, keep: tuple[int, ...],
+                  sample_texts: list[str], max_length: int) -> tuple[PreTrainedModel, dict]:
+    """The configured student cut from `base`: its encoder layers `keep`, and the FFN pruned to
+    `student.intermediate_size` by the activations on (up to 256 of) `sample_texts`."""
+    total = base.config.num_hidden_layers
+    if max(keep) >= total:
+        raise ValueError(f"student.layers {keep} exceed the teacher's {total} layers")
+    student = shrink(base, tuple(keep))
+    info: dict = {"init": "teacher-layers", "layers": list(keep)}
+    if cfg.student.intermediate_size:
+        rows = sample_texts[:256]
+        batch = Encoded.of(tokenizer, rows, max_length).batch(np.arange(len(rows)), tokenizer.pad_token_id)
+        prune_ffn(student, cfg.student.intermediate_size, batch)
+        info["intermediate_size"] = cfg.student.intermediate_size
+    return student, info
+
+
 def build_student(cfg: BuildConfig, teacher: Teacher, validation: LabeledSet,
                   validation_logits: np.ndarray) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, dict]:
+    """The build's student: layers chosen by distillation loss against the fine-tuned teacher."""
     scfg = cfg.student
     if scfg.init == "model":
         path = resolve_model_path(scfg.model)
         return load_classifier(path, cfg.data.labels), load_tokenizer(path), {"init": scfg.model}
     keep = scfg.layers or choose_layers(teacher, validation, validation_logits, scfg.num_layers, scfg.temperature)
-    if max(keep) >= teacher.model.config.num_hidden_layers:
-        raise ValueError(f"student.layers {keep} exceed the teacher's {teacher.model.config.num_hidden_layers} layers")
-    student = shrink(teacher.model, tuple(keep))
-    info: dict = {"init": "teacher-layers", "layers": list(keep)}
-    if scfg.intermediate_size:
-        rows = [validation.texts[i] for i in range(min(256, len(validation)))]
-        batch = Encoded.of(teacher.tokenizer, rows, teacher.max_length).batch(np.arange(len(rows)),
-                                                                          teacher.tokenizer.pad_token_id)
-        prune_ffn(student, scfg.intermediate_size, batch)
-        info["intermediate_size"] = scfg.intermediate_size
+    student, info = shape_student(cfg, teacher.model, teacher.tokenizer, keep, validation.texts, teacher.max_length)
     return student, teacher.tokenizer, info
+
+
+def spread_layers(total: int, count: int) -> tuple[int, ...]:
+    """`count` layer indices from first to last, evenly spaced: (0, 5) of 6, (0, 2, 5), (0, 2, 3, 5)."""
+    return tuple(int(i) for i in np.linspace(0, total - 1, count).round())
+
+
+def untrained_student(cfg: BuildConfig, sample_texts: list[str]) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
+    """The same shape with no fine-tuned teacher to choose layers by (leave-one-domain-out trainings:
+    the build's teacher has seen every domain): the configured layers, else spread first to last."""
+    scfg = cfg.student
+    path = resolve_model_path(scfg.model if scfg.init == "model" else cfg.teacher.model)
+    base, tokenizer = load_classifier(path, cfg.data.labels), load_tokenizer(path)
+    if scfg.init == "model":
+        return base, tokenizer
+    keep = scfg.layers or spread_layers(base.config.num_hidden_layers, scfg.num_layers)
+    student, _ = shape_student(cfg, base, tokenizer, keep, sample_texts, scfg.train.max_length)
+    return student, tokenizer
 
 
 def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_set: LabeledSet,
