@@ -12,8 +12,10 @@ import jsii
 from aws_cdk import BundlingOptions, DockerImage, ILocalBundling, aws_lambda
 
 REPO = Path(__file__).resolve().parent.parent
-# The bot's own package and the modules it shares with the serving image (settings loader, wire format).
-SLACK_BUNDLE = ("handlers/__init__.py", "handlers/settings.py", "handlers/invocation.py", "handlers/slack")
+# The bot's own package and the modules it shares with the serving image (settings loader, wire format,
+# the local HTTP loop).
+SLACK_BUNDLE = ("handlers/__init__.py", "handlers/settings.py", "handlers/invocation.py", "handlers/httpd.py",
+                "handlers/slack")
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 

@@ -9,19 +9,14 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 import time
 
+from handlers.httpd import run_until_stopped
 from handlers.inference.model import ToxicityModel
-from handlers.inference.server import serve
+from handlers.inference.server import make_server
 from handlers.inference.settings import Limits, ModelSettings
 from handlers.settings import SettingsError, from_env
-
-
-def _stop(*_: object) -> None:
-    # Raised in the main thread, out of serve_forever (calling shutdown() from there would deadlock).
-    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,21 +46,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot load the model: {exc}", file=sys.stderr)
         return 2
     try:
-        server = serve(model, args.host, args.port, limits)
+        server = make_server(model, args.host, args.port, limits)
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _stop)  # SageMaker and the local stack stop us with SIGTERM
     host, port = server.server_address[:2]
     logging.getLogger("decorum.inference").info(
         '{"event": "ready", "model_version": "%s", "host": "%s", "port": %d, "load_ms": %.1f}',
         model.version, host, port, (time.perf_counter() - started) * 1e3)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_until_stopped(server)
     return 0
 
 

@@ -178,7 +178,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
-def serve(model: ToxicityModel, host: str, port: int, limits: Limits | None = None,
+def make_server(model: ToxicityModel, host: str, port: int, limits: Limits | None = None,
           handler_class: type[BaseHTTPRequestHandler] | None = None) -> InferenceServer:
     """Binds the server (port 0: a free port) and returns it; call serve_forever() to run."""
     return InferenceServer((host, port), model, limits, handler_class)

@@ -9,24 +9,18 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import signal
 import sys
 
 from handlers.slack.app import create_app
 from handlers.slack.config import LOG_SERVICE, BotConfig, ConfigError, load_credentials
 
 
-def _stop(*_: object) -> None:
-    # Raised in the main thread, out of serve_forever (calling shutdown() from there would deadlock).
-    raise KeyboardInterrupt
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m handlers.slack")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the Events API request URL over HTTP")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=3000)
+    http = sub.add_parser("serve", help="serve the Events API request URL over HTTP")
+    http.add_argument("--host", default="127.0.0.1")
+    http.add_argument("--port", type=int, default=3000)
     sub.add_parser("socket", help="connect to Slack over Socket Mode (SLACK_APP_TOKEN)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s", stream=sys.stdout)
@@ -48,21 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         SocketModeHandler(app, os.environ["SLACK_APP_TOKEN"]).start()
         return 0
 
-    from handlers.slack.local_server import serve as serve_http
+    from handlers.httpd import run_until_stopped
+    from handlers.slack.local_server import make_server
 
     try:
-        server = serve_http(app, args.host, args.port)
+        server = make_server(app, args.host, args.port)
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
-    signal.signal(signal.SIGTERM, _stop)  # SageMaker and the local stack stop us with SIGTERM
     print(f'{{"event": "ready", "url": "http://{args.host}:{server.server_address[1]}/slack/events"}}', flush=True)
-    try:
-        server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    run_until_stopped(server)
     return 0
 
 

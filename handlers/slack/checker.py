@@ -16,7 +16,7 @@ from slack_sdk.errors import SlackApiError
 from handlers.slack import replies
 from handlers.slack.classifier import ClassificationError, EndpointClassifier
 from handlers.slack.config import LOG_SERVICE, BotConfig
-from handlers.slack.ledger import FAILED_OUTCOME, ReplyLedger
+from handlers.slack.ledger import FAILED_OUTCOME, Claim, ReplyLedger
 from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 from handlers.slack.text import plain_text
 
@@ -92,12 +92,12 @@ class ReactionChecker:
                 # An earlier attempt died; it may have died after replying.
                 earlier = find_own_reply(client, reaction.channel, thread_ts, claim.previous_owner)
                 if earlier:
-                    self.ledger.complete(claim, "replied", earlier)
+                    self._complete(claim, "replied", earlier, context)
                     log.info("earlier reply found on takeover", extra=context)
                     return CheckResult("already_replied", earlier, timings)
 
             if message is not None and is_own_message(message, bot_user_id):
-                self.ledger.complete(claim, "ignored_own_message")
+                self._complete(claim, "ignored_own_message", None, context)
                 return CheckResult("ignored_own_message", timings_ms=timings)
             text = plain_text((message or {}).get("text", ""))
             if not text.strip():
@@ -128,13 +128,19 @@ class ReactionChecker:
         except Exception:
             self.ledger.release(claim)  # let the retry proceed at once instead of after the lease
             raise
-        self.ledger.complete(claim, outcome, reply_ts)
+        self._complete(claim, outcome, reply_ts, context)
         latency_ms = (time.time() - reaction.reacted_at) * 1e3
         metrics.add_metric(name=BotMetric.REACTION_TO_REPLY_LATENCY, unit=MetricUnit.Milliseconds,
                            value=max(0.0, latency_ms))
         timings["total"] = round((time.perf_counter() - started) * 1e3, 2)
         log.info("replied", extra={**context, "outcome": outcome, "timings_ms": timings})
         return CheckResult(outcome, reply_ts, timings)
+
+    def _complete(self, claim: Claim, outcome: str, reply_ts: str | None, context: dict) -> None:
+        if not self.ledger.complete(claim, outcome, reply_ts):
+            # Our lease ran out and another attempt took the claim: that attempt looks for this reply
+            # (by its attempt id in the metadata) before posting, so the thread still gets one answer.
+            log.warning("claim taken over before completion", extra={**context, "outcome": outcome})
 
     def _reply(self, client: WebClient, reaction: Reaction, thread_ts: str, fallback: str, blocks: list[dict],
                payload: dict) -> str | None:

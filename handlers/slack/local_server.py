@@ -61,5 +61,6 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(response.status, response.body, response.headers)
 
 
-def serve(app: App, host: str, port: int, path: str = "/slack/events") -> BoltHTTPServer:
+def make_server(app: App, host: str, port: int, path: str = "/slack/events") -> BoltHTTPServer:
+    """Binds the server (port 0: a free port) and returns it; `handlers.httpd.run_until_stopped` runs it."""
     return BoltHTTPServer((host, port), app, path)

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 import boto3
 import pytest
 
-from handlers.inference.server import InferenceHandler, serve
+from handlers.inference.server import InferenceHandler, make_server
 from handlers.slack.app import create_app
 from handlers.slack.config import BotConfig, SlackCredentials
-from handlers.slack.local_server import serve as serve_bolt
+from handlers.slack.local_server import make_server as make_bolt_server
 from local.slack_standin import SlackStandIn
 from tests.conftest import serve_in_thread
 
@@ -48,7 +48,7 @@ class FaultyEndpointHandler(InferenceHandler):
 
 @pytest.fixture(scope="session")
 def endpoint(toxicity_model) -> Iterator:
-    server = serve(toxicity_model, "127.0.0.1", 0, handler_class=FaultyEndpointHandler)
+    server = make_server(toxicity_model, "127.0.0.1", 0, handler_class=FaultyEndpointHandler)
     server.faults, server.calls, server.bodies = [], 0, []
     serve_in_thread(server)
     yield server
@@ -110,7 +110,7 @@ def make_bot(moto_url: str, ledger_table: str, endpoint) -> Iterator:
         credentials = SlackCredentials("xoxb-test-" + uuid.uuid4().hex, uuid.uuid4().hex)
         standin = SlackStandIn(credentials.bot_token, credentials.signing_secret).start()
         config = bot_config(moto_url, ledger_table, endpoint, standin, **overrides)
-        server = serve_bolt(create_app(config, credentials), "127.0.0.1", 0)
+        server = make_bolt_server(create_app(config, credentials), "127.0.0.1", 0)
         serve_in_thread(server)
         standin.request_url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
         started.append((server, standin))

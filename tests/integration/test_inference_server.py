@@ -14,14 +14,14 @@ import numpy as np
 import pytest
 
 from handlers.inference.model import ToxicityModel
-from handlers.inference.server import Limits, serve
+from handlers.inference.server import Limits, make_server
 from handlers.inference.settings import ModelSettings
 from tests.conftest import REPO, serve_in_thread
 
 
 @pytest.fixture(scope="module")
 def server(toxicity_model: ToxicityModel) -> Iterator[tuple[str, int]]:
-    srv = serve(toxicity_model, "127.0.0.1", 0, Limits(max_body_bytes=200_000, max_inputs=8))
+    srv = make_server(toxicity_model, "127.0.0.1", 0, Limits(max_body_bytes=200_000, max_inputs=8))
     serve_in_thread(srv)
     yield srv.server_address[:2]
     srv.shutdown()
