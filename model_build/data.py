@@ -32,6 +32,7 @@ import html
 import io
 import logging
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,22 +147,56 @@ def _read_rows(location: str, required: tuple[str, ...], hasher: hashlib._Hash) 
     return rows
 
 
-def _number(row: dict[str, str], column: str, location: str, line: int) -> float:
-    try:
-        value = float(row[column])
-    except (TypeError, ValueError):
-        raise DataError(f"{location}, row {line}: column {column!r} is not a number: {row[column]!r:.40}") from None
-    if not np.isfinite(value):
-        raise DataError(f"{location}, row {line}: column {column!r} is not finite")
-    return value
+class Row:
+    """One CSV row and where it stands in its file, so that every error names both."""
+
+    def __init__(self, values: dict[str, str], location: str, line: int):
+        self.values, self.location, self.line = values, location, line
+
+    def __getitem__(self, column: str) -> str:
+        return self.values[column]
+
+    def __contains__(self, column: str) -> bool:
+        return column in self.values
+
+    def error(self, message: str) -> DataError:
+        return DataError(f"{self.location}, row {self.line}: {message}")
+
+    def number(self, column: str) -> float:
+        try:
+            value = float(self.values[column])
+        except (TypeError, ValueError):
+            raise self.error(f"column {column!r} is not a number: {self.values[column]!r:.40}") from None
+        if not np.isfinite(value):
+            raise self.error(f"column {column!r} is not finite")
+        return value
+
+    def fraction(self, column: str) -> float:
+        """A label column: a number in [0, 1] (a vote fraction, or 0/1)."""
+        value = self.number(column)
+        if not 0 <= value <= 1:
+            raise self.error(f"{column} must be in [0, 1], got {value}")
+        return value
 
 
-def _fraction(row: dict[str, str], column: str, location: str, line: int) -> float:
-    """A label column: a number in [0, 1] (a vote fraction, or 0/1)."""
-    value = _number(row, column, location, line)
-    if not 0 <= value <= 1:
-        raise DataError(f"{location}, row {line}: {column} must be in [0, 1], got {value}")
-    return value
+@dataclass(frozen=True)
+class Example:
+    """One row's text and labels; a label a set does not annotate is absent (NaN in the arrays)."""
+
+    text: str
+    soft: dict[str, float]
+    hard: dict[str, float]
+    davidson_class: int = -1
+
+    @classmethod
+    def of(cls, text: str, value: dict[str, float]) -> Example:
+        """Soft labels that are also the hard ones (one class per row)."""
+        return cls(text, value, value)
+
+    @classmethod
+    def thresholded(cls, text: str, soft: dict[str, float]) -> Example:
+        """Vote fractions, hard where at least half the annotators agree."""
+        return cls(text, soft, {label: float(v >= 0.5) for label, v in soft.items()})
 
 
 def _clean(text: str | None) -> str:
@@ -179,14 +214,14 @@ class _Builder:
         self.classes: list[int] = []
         self.skipped = 0
 
-    def add(self, text: str, soft: dict[str, float], hard: dict[str, float], davidson_class: int = -1) -> None:
-        if not text:
+    def add(self, example: Example) -> None:
+        if not example.text:
             self.skipped += 1
             return
-        self.texts.append(text)
-        self.soft.append([soft.get(label, np.nan) for label in self.labels])
-        self.hard.append([hard.get(label, np.nan) for label in self.labels])
-        self.classes.append(davidson_class)
+        self.texts.append(example.text)
+        self.soft.append([example.soft.get(label, np.nan) for label in self.labels])
+        self.hard.append([example.hard.get(label, np.nan) for label in self.labels])
+        self.classes.append(example.davidson_class)
 
     def build(self, location: str) -> LabeledSet:
         if self.skipped:
@@ -203,144 +238,124 @@ class _Builder:
         )
 
 
-def load_davidson(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
-    location = _locate(cfg.path, "labeled_data.csv")
-    cols = ("count", "hate_speech", "offensive_language", "class", "tweet")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, cols, hasher), start=2):
-        count = _number(row, "count", location, line)
-        hate_votes = _number(row, "hate_speech", location, line)
-        offensive_votes = _number(row, "offensive_language", location, line)
-        klass = int(_number(row, "class", location, line))
-        if count <= 0 or klass not in (0, 1, 2):
-            raise DataError(f"{location}, row {line}: count must be > 0 and class in 0..2")
-        soft = {"toxic": (hate_votes + offensive_votes) / count, "hate": hate_votes / count}
-        hard = {"toxic": float(klass in (0, 1)), "hate": float(klass == 0)}
-        out.add(_clean(row["tweet"]), soft, hard, klass)
-    return out.build(location)
+def _rows(location: str, columns: tuple[str, ...], hasher: hashlib._Hash) -> Iterator[Row]:
+    for line, values in enumerate(_read_rows(location, columns, hasher), start=2):
+        yield Row(values, location, line)
+
+
+@dataclass(frozen=True)
+class RowFormat:
+    """A one-file dataset: its file name, the columns it must have, and how one row reads (None: skip)."""
+
+    file: str
+    columns: tuple[str, ...]
+    example: Callable[[Row], Example | None]
+
+    def load(self, cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
+        location = _locate(cfg.path, self.file)
+        out = _Builder(cfg.name, labels)
+        for row in _rows(location, self.columns, hasher):
+            example = self.example(row)
+            if example is not None:
+                out.add(example)
+        return out.build(location)
+
+
+def _davidson(row: Row) -> Example:
+    count, klass = row.number("count"), int(row.number("class"))
+    hate_votes, offensive_votes = row.number("hate_speech"), row.number("offensive_language")
+    if count <= 0 or klass not in (0, 1, 2):
+        raise row.error("count must be > 0 and class in 0..2")
+    return Example(_clean(row["tweet"]), {"toxic": (hate_votes + offensive_votes) / count, "hate": hate_votes / count},
+                   {"toxic": float(klass in (0, 1)), "hate": float(klass == 0)}, klass)
 
 
 def load_civil_toxic_spans(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
     if cfg.path.endswith(".csv"):
         raise DataError(f"{cfg.path}: civil_toxic_spans needs the folder holding comments.csv and annotations.csv")
     votes: dict[str, list[int]] = {}
-    ann_location = _locate(cfg.path, "annotations.csv")
-    for line, row in enumerate(_read_rows(ann_location, ("comment_id", "not toxic"), hasher), start=2):
+    for row in _rows(_locate(cfg.path, "annotations.csv"), ("comment_id", "not toxic"), hasher):
         flag = row["not toxic"].strip().lower()
         if flag not in ("true", "false"):
-            raise DataError(f"{ann_location}, row {line}: 'not toxic' must be True or False")
+            raise row.error("'not toxic' must be True or False")
         votes.setdefault(row["comment_id"].strip(), []).append(int(flag == "false"))
     location = _locate(cfg.path, "comments.csv")
     out = _Builder(cfg.name, labels)
-    for row in _read_rows(location, ("comment_id", "comment_text"), hasher):
+    for row in _rows(location, ("comment_id", "comment_text"), hasher):
         ballot = votes.get(row["comment_id"].strip())
         if not ballot:
             out.skipped += 1
             continue
-        toxic_fraction = sum(ballot) / len(ballot)
-        out.add(_clean(row["comment_text"]), {"toxic": toxic_fraction}, {"toxic": float(toxic_fraction >= 0.5)})
+        out.add(Example.thresholded(_clean(row["comment_text"]), {"toxic": sum(ballot) / len(ballot)}))
     return out.build(location)
 
 
-def load_stormfront(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
-    location = _locate(cfg.path, "sentences.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("label", "text"), hasher), start=2):
-        label = row["label"].strip()
-        if label in ("relation", "idk/skip"):  # context-dependent or unsure: no reliable label
-            continue
-        if label not in ("hate", "noHate"):
-            raise DataError(f"{location}, row {line}: unknown label {label!r}")
-        value = {"toxic": float(label == "hate"), "hate": float(label == "hate")}
-        out.add(_clean(row["text"]), value, value)
-    return out.build(location)
+def _stormfront(row: Row) -> Example | None:
+    label = row["label"].strip()
+    if label in ("relation", "idk/skip"):  # context-dependent or unsure: no reliable label
+        return None
+    if label not in ("hate", "noHate"):
+        raise row.error(f"unknown label {label!r}")
+    return Example.of(_clean(row["text"]), {"toxic": float(label == "hate"), "hate": float(label == "hate")})
 
 
-def load_jigsaw(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
-    location = _locate(cfg.path, "train.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("comment_text", *JIGSAW_LABELS), hasher), start=2):
-        values = {c: _number(row, c, location, line) for c in JIGSAW_LABELS}
-        value = {"toxic": float(max(values.values()) >= 0.5), "hate": float(values["identity_hate"] >= 0.5)}
-        out.add(_clean(row["comment_text"]), value, value)
-    return out.build(location)
+def _jigsaw(row: Row) -> Example:
+    values = {c: row.number(c) for c in JIGSAW_LABELS}
+    return Example.of(_clean(row["comment_text"]), {"toxic": float(max(values.values()) >= 0.5),
+                                                    "hate": float(values["identity_hate"] >= 0.5)})
 
 
 def load_generic(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
     location = _locate(cfg.path, "data.csv")
-    rows = _read_rows(location, ("text",), hasher)
+    rows = list(_rows(location, ("text",), hasher))
     present = [label for label in labels if label in rows[0]]
     if not present:
         raise DataError(f"{location}: no label column; expected one of {list(labels)}")
     out = _Builder(cfg.name, labels)
-    for line, row in enumerate(rows, start=2):
-        soft = {label: _fraction(row, label, location, line) for label in present}
-        out.add(_clean(row["text"]), soft, {k: float(v >= 0.5) for k, v in soft.items()})
+    for row in rows:
+        out.add(Example.thresholded(_clean(row["text"]), {label: row.fraction(label) for label in present}))
     return out.build(location)
 
 
-def load_convabuse(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
+def _convabuse(row: Row) -> Example:
     """User turns to chatbots. `hate` is known only where no annotator saw abuse (then 0): its
     identity ticks on abusive turns are few and mostly gendered insults at the bot (the README)."""
-    location = _locate(cfg.path, "convabuse.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("user", "toxic_fraction"), hasher), start=2):
-        toxic = _fraction(row, "toxic_fraction", location, line)
-        soft = {"toxic": toxic} | ({"hate": 0.0} if toxic == 0 else {})
-        hard = {"toxic": float(toxic >= 0.5)} | ({"hate": 0.0} if toxic == 0 else {})
-        out.add(_clean(row["user"]), soft, hard)
-    return out.build(location)
+    toxic = row.fraction("toxic_fraction")
+    return Example.thresholded(_clean(row["user"]), {"toxic": toxic} | ({"hate": 0.0} if toxic == 0 else {}))
 
 
-def load_edos(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
+def _edos(row: Row) -> Example:
     """Sexist posts attack women as a group: toxic and hate. Not-sexist posts: both unknown."""
-    location = _locate(cfg.path, "edos_labelled_aggregated.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("text", "label_sexist"), hasher), start=2):
-        label = row["label_sexist"].strip()
-        if label not in ("sexist", "not sexist"):
-            raise DataError(f"{location}, row {line}: label_sexist must be 'sexist' or 'not sexist', got {label!r:.40}")
-        value = {"toxic": 1.0, "hate": 1.0} if label == "sexist" else {}
-        out.add(_clean(row["text"]), value, value)
-    return out.build(location)
+    label = row["label_sexist"].strip()
+    if label not in ("sexist", "not sexist"):
+        raise row.error(f"label_sexist must be 'sexist' or 'not sexist', got {label!r:.40}")
+    return Example.of(_clean(row["text"]), {"toxic": 1.0, "hate": 1.0} if label == "sexist" else {})
 
 
 IMPLICIT_HATE_CLASSES = ("implicit_hate", "explicit_hate", "not_hate")
 
 
-def load_implicit_hate(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
-    location = _locate(cfg.path, "implicit_hate.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("post", "class"), hasher), start=2):
-        klass = row["class"].strip()
-        if klass not in IMPLICIT_HATE_CLASSES:
-            raise DataError(f"{location}, row {line}: class must be one of {IMPLICIT_HATE_CLASSES}")
-        value = float(klass != "not_hate")
-        out.add(_clean_retweet(row["post"]), {"toxic": value, "hate": value}, {"toxic": value, "hate": value})
-    return out.build(location)
+def _implicit_hate(row: Row) -> Example:
+    klass = row["class"].strip()
+    if klass not in IMPLICIT_HATE_CLASSES:
+        raise row.error(f"class must be one of {IMPLICIT_HATE_CLASSES}")
+    value = float(klass != "not_hate")
+    return Example.of(_clean_retweet(row["post"]), {"toxic": value, "hate": value})
 
 
-def load_toxigen_prompts(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
+def _toxigen_prompts(row: Row) -> Example:
     """Hand-written statements. 89 % of the hateful lines but 54 % of the neutral ones end without a
     full stop: the final stop is dropped from every line, or its absence would read as hate."""
-    location = _locate(cfg.path, "toxigen_prompts.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("text", "toxic", "hate"), hasher), start=2):
-        value = {label: _fraction(row, label, location, line) for label in ("toxic", "hate")}
-        if any(v not in (0.0, 1.0) for v in value.values()):
-            raise DataError(f"{location}, row {line}: toxic and hate must be 0 or 1 (the authors' class)")
-        out.add(_clean(row["text"]).removesuffix("."), value, value)
-    return out.build(location)
+    value = {label: row.fraction(label) for label in ("toxic", "hate")}
+    if any(v not in (0.0, 1.0) for v in value.values()):
+        raise row.error("toxic and hate must be 0 or 1 (the authors' class)")
+    return Example.of(_clean(row["text"]).removesuffix("."), value)
 
 
-def load_mlma(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._Hash) -> LabeledSet:
+def _mlma(row: Row) -> Example:
     """Keyword-sampled tweets with soft labels from the annotators' label set (its README)."""
-    location = _locate(cfg.path, "mlma_en.csv")
-    out = _Builder(cfg.name, labels)
-    for line, row in enumerate(_read_rows(location, ("tweet", "toxic", "hate"), hasher), start=2):
-        soft = {label: _fraction(row, label, location, line) for label in ("toxic", "hate")}
-        out.add(_clean(decode_literal_escapes(row["tweet"])), soft, {k: float(v >= 0.5) for k, v in soft.items()})
-    return out.build(location)
+    return Example.thresholded(_clean(decode_literal_escapes(row["tweet"])),
+                               {label: row.fraction(label) for label in ("toxic", "hate")})
 
 
 LITERAL_ESCAPE = re.compile(r"(?:\\u[0-9a-fA-F]{4})+|\\n")
@@ -366,16 +381,18 @@ def _clean_retweet(text: str) -> str:
     return _clean(RETWEET_QUOTES.sub(" ", text)).strip()
 
 
-LOADERS = {
-    "davidson": load_davidson,
+Loader = Callable[[DatasetConfig, tuple[str, ...], "hashlib._Hash"], LabeledSet]
+LOADERS: dict[str, Loader] = {
+    "davidson": RowFormat("labeled_data.csv", ("count", "hate_speech", "offensive_language", "class", "tweet"),
+                          _davidson).load,
     "civil_toxic_spans": load_civil_toxic_spans,
-    "stormfront": load_stormfront,
-    "convabuse": load_convabuse,
-    "edos": load_edos,
-    "implicit_hate": load_implicit_hate,
-    "toxigen_prompts": load_toxigen_prompts,
-    "mlma": load_mlma,
-    "jigsaw": load_jigsaw,
+    "stormfront": RowFormat("sentences.csv", ("label", "text"), _stormfront).load,
+    "convabuse": RowFormat("convabuse.csv", ("user", "toxic_fraction"), _convabuse).load,
+    "edos": RowFormat("edos_labelled_aggregated.csv", ("text", "label_sexist"), _edos).load,
+    "implicit_hate": RowFormat("implicit_hate.csv", ("post", "class"), _implicit_hate).load,
+    "toxigen_prompts": RowFormat("toxigen_prompts.csv", ("text", "toxic", "hate"), _toxigen_prompts).load,
+    "mlma": RowFormat("mlma_en.csv", ("tweet", "toxic", "hate"), _mlma).load,
+    "jigsaw": RowFormat("train.csv", ("comment_text", *JIGSAW_LABELS), _jigsaw).load,
     "generic": load_generic,
 }
 
