@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
+from handlers.httpd import QuietHandler
+
 BOT_USER_ID = "UDECORUMBOT"
 BOT_ID = "BDECORUM"
 TEAM_ID = "TLOCAL"
@@ -318,21 +320,7 @@ def _render_page(standin: SlackStandIn) -> str:
 
 
 def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args) -> None:  # noqa: A002
-            pass
-
-        def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            for name, value in (headers or {}).items():
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(body)
+    class Handler(QuietHandler):
 
         def _args(self) -> dict:
             parsed = urlparse(self.path)
@@ -350,8 +338,8 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             if self.path.startswith("/api/"):
                 return self._api()
             if self.path == "/":
-                return self._send(200, _render_page(standin).encode(), "text/html; charset=utf-8")
-            self._send(404, b"", "text/plain")
+                return self.send(200, _render_page(standin).encode(), "text/html; charset=utf-8")
+            self.send(404, b"", "text/plain")
 
         def do_POST(self) -> None:
             if self.path.startswith("/api/"):
@@ -362,7 +350,7 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/ui/react":
                 threading.Thread(target=standin.react, args=(args["channel"], args["ts"], args.get("emoji", "")),
                                  daemon=True).start()
-            self._send(303, b"", "text/plain", {"Location": "/"})
+            self.send(303, b"", "text/plain", {"Location": "/"})
 
         def _api(self) -> None:
             method = urlparse(self.path).path[len("/api/") :]
@@ -370,6 +358,6 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             args = self._args()
             token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else args.get("token")
             status, body, headers = standin.api(method, args, token)
-            self._send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
+            self.send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 
     return Handler

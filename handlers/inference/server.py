@@ -19,6 +19,7 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from handlers.httpd import QuietHandler
 from handlers.inference.model import ToxicityModel
 from handlers.inference.settings import Limits
 from handlers.invocation import (
@@ -89,25 +90,14 @@ class InferenceServer(ThreadingHTTPServer):
         return response_payload(self.model.version, self.model.classify(texts, return_all))
 
 
-class InferenceHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive: no TCP handshake per message
-    disable_nagle_algorithm = True  # else a small response waits ~40 ms on the client's delayed ACK
+class InferenceHandler(QuietHandler):
     server: InferenceServer
     error_content_type = "application/json"
     error_message_format = '{"error": "%(message)s"}'
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the stdlib's name
-        pass  # access lines go through `_log` (no paths with user data, no text)
-
     def _send(self, status: int, payload: dict, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps(payload, separators=(",", ":")).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", CONTENT_TYPE)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
+        # Access lines go through `_log`: statuses, sizes and timings, never paths with user data or text.
+        self.send(status, json.dumps(payload, separators=(",", ":")).encode(), CONTENT_TYPE, headers)
 
     def _log(self, status: int, started: float, inputs: int = 0) -> None:
         log.info(json.dumps({"path": self.path.split("?")[0][:64], "status": status, "inputs": inputs,
@@ -145,7 +135,7 @@ class InferenceHandler(BaseHTTPRequestHandler):
         self._discard_body()
         self._send(405, {"error": "method not allowed"})
 
-    do_DELETE = do_PATCH = do_PUT  # noqa: N815
+    do_DELETE = do_PATCH = do_PUT
 
     def _error(self, status: int, message: str, runtime_api: bool) -> None:
         if runtime_api:  # what the SageMaker runtime service answers when a container fails a request

@@ -6,9 +6,11 @@ events concurrently and each must be acked within 3 s. Lazy listeners run on Bol
 
 from __future__ import annotations
 
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 
 from slack_bolt import App, BoltRequest
+
+from handlers.httpd import QuietHandler
 
 MAX_BODY_BYTES = 1_000_000  # Slack's event payloads are a few KB
 
@@ -23,24 +25,12 @@ class BoltHTTPServer(ThreadingHTTPServer):
         self.app, self.path = app, path
 
 
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True  # small responses must not wait on the client's delayed ACK
+class _Handler(QuietHandler):  # Bolt and the checker log what matters, without payloads
     server: BoltHTTPServer
 
-    def log_message(self, format: str, *args) -> None:  # noqa: A002
-        pass  # Bolt and the checker log what matters, without payloads
-
     def _reply(self, status: int, body: str, headers: dict | None = None) -> None:
-        data = body.encode()
-        self.send_response(status)
-        for name, values in (headers or {}).items():
-            for value in values if isinstance(values, list) else [values]:
-                if name.lower() != "content-length":
-                    self.send_header(name, value)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        content_type = next(iter((headers or {}).get("content-type", [])), "text/plain;charset=utf-8")
+        self.send(status, body.encode(), content_type, headers)
 
     def do_GET(self) -> None:
         self._reply(200 if self.path == "/health" else 404, '{"ok": true}' if self.path == "/health" else "")
