@@ -14,8 +14,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 $(STAMP): requirements.txt handlers/inference/requirements.txt handlers/slack/requirements.txt package.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	# torch first, pinned: the CPU build on disk; a looser spec pulls multi-GB CUDA wheels.
-	$(PY) -m pip install -q torch==2.13.0
+	# One command: requirements.txt pins torch (the CPU build on disk), so nothing pulls a newer CUDA torch.
 	$(PY) -m pip install -q -r requirements.txt
 	npm install --no-audit --no-fund --silent
 	touch $(STAMP)

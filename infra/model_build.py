@@ -27,6 +27,7 @@ from infra.inference import serving_image
 from model_build.publish import MODELS_PREFIX, SERVING_IMAGE_ENV, latest_key, model_key
 
 REPO = Path(__file__).resolve().parent.parent
+BUILD_PYTHON = "3.11"  # CodeBuild's runtime; within pyproject.toml's requires-python
 SOURCE_EXCLUDES = [".venv", "node_modules", "build", "cdk.out", ".cache", ".git", "**/__pycache__", "tests", "bench"]
 
 # Runs in the custom resource's Lambdas: start the build on create/update, poll it until it ends.
@@ -104,11 +105,12 @@ class ModelBuild(Construct):
                 "phases": {
                     "install": {
                         # The GPU (deep learning container) images bring their own Python.
-                        **({} if gpu else {"runtime-versions": {"python": "3.11"}}),
-                        "commands": [
-                            "python -m pip install --quiet torch==2.13.0",
-                            "python -m pip install --quiet -r requirements.txt",
-                        ]},
+                        **({} if gpu else {"runtime-versions": {"python": BUILD_PYTHON}}),
+                        # requirements.txt pins torch; a GPU (DLC) image keeps its own CUDA torch.
+                        "commands": ([
+                            "grep -v '^torch==' requirements.txt > /tmp/requirements-dlc.txt",
+                            "python -m pip install --quiet -r /tmp/requirements-dlc.txt",
+                        ] if gpu else ["python -m pip install --quiet -r requirements.txt"])},
                     "build": {"commands": [
                         "python -m model_build build --config model_build/configs/$PROFILE.toml --out build/model"
                         " --set publish.artifact_uri=$ARTIFACT_URI"

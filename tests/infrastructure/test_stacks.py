@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 from aws_cdk.assertions import Match, Template
+from packaging.specifiers import SpecifierSet
 
 from infra.config import DecorumConfig, InfraConfigError
+from infra.model_build import BUILD_PYTHON
+from model_build.publish import SERVING_IMAGE_ENV
 from tests.conftest import REPO
 from tests.infrastructure.conftest import synth
 
@@ -59,11 +64,11 @@ def test_codebuild_runs_the_full_profile_and_publishes(default_app) -> None:
     # The registry entry names the image the endpoint runs: the same asset, by its source hash.
     (model,) = default_app[1]["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
     endpoint_image = json.dumps(model["Properties"]["PrimaryContainer"]["Image"])
-    registry_image = json.dumps(env["DECORUM_SERVING_IMAGE_URI"])
+    registry_image = json.dumps(env[SERVING_IMAGE_ENV])
     image_tag = registry_image.rsplit(":", 1)[-1].strip('"]}')
     assert len(image_tag) == 64 and image_tag in endpoint_image
     assert project["Properties"]["Environment"]["ComputeType"] == "BUILD_GENERAL1_LARGE"
-    assert "torch==2.13.0" in " ".join(spec["phases"]["install"]["commands"])
+    assert spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r requirements.txt"]
     # One `cdk deploy --all`: the build runs during the deploy and the endpoint serves its output.
     template.resource_count_is("AWS::CloudFormation::CustomResource", 1)
 
@@ -296,4 +301,30 @@ def test_gpu_build_uses_a_gpu_image(tmp_path: Path) -> None:
     _, templates = synth(tmp_path, {"model_build": {"gpu": True}})
     (project,) = templates["DecorumModelBuild"].find_resources("AWS::CodeBuild::Project").values()
     assert project["Properties"]["Environment"]["Type"] == "LINUX_GPU_CONTAINER"
-    assert "runtime-versions" not in project["Properties"]["Source"]["BuildSpec"]
+    spec = json.loads(project["Properties"]["Source"]["BuildSpec"])
+    assert "runtime-versions" not in spec["phases"]["install"]
+    install = " ".join(spec["phases"]["install"]["commands"])  # the DLC's own CUDA torch stays
+    assert "grep -v '^torch==' requirements.txt" in install and "-r requirements.txt" not in install
+
+
+def test_torch_is_pinned_in_one_place() -> None:
+    folders = ("infra", "model_build", "handlers", "local", "bench", ".ci")
+    sources = [p for folder in folders for p in (REPO / folder).rglob("*")
+               if p.is_file() and p.suffix in ("", ".py", ".txt", ".toml", ".sh")]
+    sources += [REPO / name for name in ("Makefile", "requirements.txt", "pyproject.toml", "app.py")]
+    pinned = [p.relative_to(REPO).as_posix() for p in sources if re.search(r"torch==\d", p.read_text(errors="replace"))]
+    assert pinned == ["requirements.txt"], pinned
+
+
+def test_every_runtime_runs_a_supported_python(default_app) -> None:
+    """pyproject.toml states the supported range once; each runtime the project chooses lies in it."""
+    supported = SpecifierSet(tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["requires-python"])
+    (function,) = default_app[1]["DecorumSlackBot"].find_resources(
+        "AWS::Lambda::Function", {"Properties": {"Handler": "handlers.slack.lambda_handler.handler"}}).values()
+    dockerfile = (REPO / "handlers" / "inference" / "Dockerfile").read_text()
+    (image,) = re.findall(r"^FROM \S+/python:(\d+\.\d+)", dockerfile, flags=re.M)
+    chosen = {"lambda": function["Properties"]["Runtime"].removeprefix("python"), "serving image": image,
+              "codebuild": BUILD_PYTHON,
+              "gpu image": re.search(r"-py(\d)(\d+)-", DecorumConfig().model_build.gpu_image_tag).expand(r"\1.\2"),
+              "this machine": f"{sys.version_info.major}.{sys.version_info.minor}"}
+    assert all(version in supported for version in chosen.values()), (supported, chosen)
