@@ -22,10 +22,10 @@ import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlparse
 
-from handlers.httpd import QuietHandler
+from handlers.httpd import ConnectionLimits, HardenedHTTPServer, QuietHandler
 
 BOT_USER_ID = "UDECORUMBOT"
 BOT_ID = "BDECORUM"
@@ -285,9 +285,10 @@ class SlackStandIn:
         return {"ok": True, "message_ts": ts}
 
 
-class _StandInServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the stdlib's 5 refuses connections in a burst
+class _StandInServer(HardenedHTTPServer):
+    def __init__(self, address: tuple[str, int], handler_class: type[BaseHTTPRequestHandler]):
+        # The bot's storms open hundreds of connections at once: room for all of them.
+        super().__init__(address, handler_class, ConnectionLimits(max_body_bytes=10_000_000, max_connections=1024))
 
 
 def _json_arg(value):

@@ -29,6 +29,12 @@ from handlers.inference.settings import ModelSettings
 from handlers.invocation import Result
 
 
+class WorkLimitError(ValueError):
+    def __init__(self, needed: int, allowed: int):
+        super().__init__(f"the inputs need {needed} model windows; at most {allowed} per request")
+        self.needed, self.allowed = needed, allowed
+
+
 def _session(path: Path, threads: int) -> ort.InferenceSession:
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
@@ -97,8 +103,9 @@ class ToxicityModel:
         feed = dict(zip(INPUT_NAMES, (ids, mask, np.zeros_like(ids)), strict=True))
         return (session or self.session).run([OUTPUT_NAME], feed)[0]
 
-    def scores(self, texts: list[str]) -> np.ndarray:
-        """Probabilities [len(texts), labels]."""
+    def scores(self, texts: list[str], max_sequences: int | None = None) -> np.ndarray:
+        """Probabilities [len(texts), labels]. Raises `WorkLimitError` before running the model when the
+        texts need more than `max_sequences` model inputs (texts and their windows)."""
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         todo = [i for i, t in enumerate(texts) if t.strip()]
         if not todo:
@@ -111,6 +118,8 @@ class ToxicityModel:
             for seq in self._sequences(encoding.ids):
                 owners.append(row)
                 sequences.append(seq)
+        if max_sequences is not None and len(sequences) > max_sequences:
+            raise WorkLimitError(len(sequences), max_sequences)
         if len(sequences) == 1:
             out[owners[0]] = self._run(sequences)[0]
             return out
@@ -130,9 +139,10 @@ class ToxicityModel:
         np.maximum.at(out, np.asarray(owners), probabilities)
         return out
 
-    def classify(self, texts: list[str], return_all_scores: bool = True) -> list[Result]:
+    def classify(self, texts: list[str], return_all_scores: bool = True, max_sequences: int | None = None
+                 ) -> list[Result]:
         results = []
-        for row in self.scores(texts):
+        for row in self.scores(texts, max_sequences):
             flagged = [label for label, p, t in zip(self.labels, row, self.thresholds, strict=True) if p >= t]
             scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
             if not return_all_scores:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from handlers.httpd import ConnectionLimits
 from handlers.settings import SettingsError, env_name
 
 
@@ -32,12 +33,16 @@ class ModelSettings:
 
 
 @dataclass(frozen=True)
-class Limits:
-    """What one request may ask of the server."""
+class Limits(ConnectionLimits):
+    """What one client may ask of the server: connections, time and bytes (`ConnectionLimits`), inputs
+    per request, and work per request. The work bound counts the model's input sequences (a text
+    over 128 tokens is split into 64-token windows): a request needing more is refused with 413
+    before the model runs. One Slack message never needs more than `ModelSettings.max_windows`."""
 
-    max_body_bytes: int = 1_000_000
     max_inputs: int = 256
+    max_windows_per_request: int = 256
 
     def __post_init__(self) -> None:
-        if self.max_body_bytes < 1 or self.max_inputs < 1:
-            raise SettingsError(f"{env_name('max_body_bytes')} and {env_name('max_inputs')} must be >= 1")
+        super().__post_init__()
+        if self.max_inputs < 1 or self.max_windows_per_request < 1:
+            raise SettingsError(f"{env_name('max_inputs')} and {env_name('max_windows_per_request')} must be >= 1")

@@ -29,7 +29,8 @@ def main(argv: list[str] | None = None) -> int:
     Logger(service=LOG_SERVICE)  # the JSON formatter the checker's logs use on Lambda too
     try:
         config = BotConfig.from_env()
-        app = create_app(config, load_credentials(config))
+        credentials = load_credentials(config)
+        app = create_app(config, credentials)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -43,10 +44,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     from handlers.httpd import run_until_stopped
+    from handlers.slack.intake import Intake
     from handlers.slack.local_server import make_server
 
     try:
-        server = make_server(app, args.host, args.port)
+        server = make_server(app, Intake(credentials.signing_secret), args.host, args.port)
     except OSError as exc:
         print(f"cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2

@@ -2,27 +2,25 @@
 
 A threading server (Bolt's own development server handles one request at a time): Slack sends
 events concurrently and each must be acked within 3 s. Lazy listeners run on Bolt's thread pool.
+Connections, time and bodies are bounded by `handlers/httpd.py`; every request passes the intake
+(`intake.py`: signature on the raw body, then parsing, then shape) before Bolt sees it.
 """
 
 from __future__ import annotations
 
-from http.server import ThreadingHTTPServer
-
 from slack_bolt import App, BoltRequest
 
-from handlers.httpd import QuietHandler
+from handlers.httpd import ConnectionLimits, HardenedHTTPServer, QuietHandler, RequestError
+from handlers.slack.intake import MAX_BODY_BYTES, Intake
 
-MAX_BODY_BYTES = 1_000_000  # Slack's event payloads are a few KB
+LIMITS = ConnectionLimits(max_body_bytes=MAX_BODY_BYTES, max_connections=64, idle_timeout_s=60.0,
+                          request_timeout_s=10.0)
 
 
-class BoltHTTPServer(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = True
-    request_queue_size = 128  # the stdlib's 5 refuses connections in a burst
-
-    def __init__(self, address: tuple[str, int], app: App, path: str = "/slack/events"):
-        super().__init__(address, _Handler)
-        self.app, self.path = app, path
+class BoltHTTPServer(HardenedHTTPServer):
+    def __init__(self, address: tuple[str, int], app: App, intake: Intake, path: str = "/slack/events"):
+        super().__init__(address, _Handler, LIMITS)
+        self.app, self.intake, self.path = app, intake, path
 
 
 class _Handler(QuietHandler):  # Bolt and the checker log what matters, without payloads
@@ -33,24 +31,32 @@ class _Handler(QuietHandler):  # Bolt and the checker log what matters, without 
         self.send(status, body.encode(), content_type, headers)
 
     def do_GET(self) -> None:
-        self._reply(200 if self.path == "/health" else 404, '{"ok": true}' if self.path == "/health" else "")
+        self.discard_body()
+        if self.path == "/health":
+            self.send_json(200, {"ok": True})
+        else:
+            self.send_json(404, {"error": "not found"})
+
+    do_HEAD = do_GET
 
     def do_POST(self) -> None:
         if self.path.split("?")[0] != self.server.path:
-            self.close_connection = True
-            return self._reply(404, "")
-        length = self.headers.get("Content-Length", "")
-        if not length.isdigit() or int(length) > MAX_BODY_BYTES:
-            self.close_connection = True
-            return self._reply(413 if length.isdigit() else 411, "")
-        body = self.rfile.read(int(length)).decode("utf-8", errors="replace")
+            self.discard_body()
+            return self.send_json(404, {"error": "not found"})
+        try:
+            raw = self.read_body()
+        except RequestError as exc:
+            return self.send_json(exc.status, {"error": exc.message})
         headers: dict[str, list[str]] = {}
         for name, value in self.headers.items():
             headers.setdefault(name.lower(), []).append(value)
-        response = self.server.app.dispatch(BoltRequest(body=body, headers=headers))
+        screened = self.server.intake.screen(raw, headers)
+        if screened.status is not None:
+            return self.send(screened.status, screened.body.encode(), "application/json")
+        response = self.server.app.dispatch(BoltRequest(body=raw.decode("utf-8"), headers=headers))
         self._reply(response.status, response.body, response.headers)
 
 
-def make_server(app: App, host: str, port: int, path: str = "/slack/events") -> BoltHTTPServer:
+def make_server(app: App, intake: Intake, host: str, port: int, path: str = "/slack/events") -> BoltHTTPServer:
     """Binds the server (port 0: a free port) and returns it; `handlers.httpd.run_until_stopped` runs it."""
-    return BoltHTTPServer((host, port), app, path)
+    return BoltHTTPServer((host, port), app, intake, path)

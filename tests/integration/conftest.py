@@ -14,7 +14,10 @@ import pytest
 
 from handlers.inference.server import InferenceHandler, make_server
 from handlers.slack.app import create_app
+from handlers.slack.aws_lambda import create_lambda_handler
 from handlers.slack.config import BotConfig, SlackCredentials
+from handlers.slack.intake import Intake
+from handlers.slack.ledger import ReplyLedger
 from handlers.slack.local_server import make_server as make_bolt_server
 from local.slack_standin import SlackStandIn
 from tests.conftest import serve_in_thread
@@ -30,18 +33,18 @@ class FaultyEndpointHandler(InferenceHandler):
         fault = self.server.faults.pop(0) if self.server.faults else None
         self.server.calls += 1
         if fault == "throttle":
-            self._discard_body()
+            self.discard_body()
             self._send(400, {"message": "Rate exceeded"}, {"x-amzn-ErrorType": "ThrottlingException:"})
         elif fault == "unavailable":
-            self._discard_body()
+            self.discard_body()
             self._send(503, {"message": "Service unavailable"}, {"x-amzn-ErrorType": "ServiceUnavailable:"})
         else:
             if fault == "slow":
                 time.sleep(1.5)
             super().do_POST()
 
-    def _read_body(self) -> bytes:
-        body = super()._read_body()
+    def read_body(self) -> bytes:
+        body = super().read_body()
         self.server.bodies.append(body)
         return body
 
@@ -110,7 +113,7 @@ def make_bot(moto_url: str, ledger_table: str, endpoint) -> Iterator:
         credentials = SlackCredentials("xoxb-test-" + uuid.uuid4().hex, uuid.uuid4().hex)
         standin = SlackStandIn(credentials.bot_token, credentials.signing_secret).start()
         config = bot_config(moto_url, ledger_table, endpoint, standin, **overrides)
-        server = make_bolt_server(create_app(config, credentials), "127.0.0.1", 0)
+        server = make_bolt_server(create_app(config, credentials), Intake(credentials.signing_secret), "127.0.0.1", 0)
         serve_in_thread(server)
         standin.request_url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
         started.append((server, standin))
@@ -180,3 +183,38 @@ def function_url_event(body: str, headers: dict[str, str]) -> dict:
         "body": body,
         "isBase64Encoded": False,
     }
+
+
+class Harness:
+    def __init__(self, moto_url, ledger_table, endpoint, ledger_class=ReplyLedger, retry_delays_s=(0.2, 0.4),
+                 **overrides):
+        self.credentials = SlackCredentials("xoxb-" + uuid.uuid4().hex, uuid.uuid4().hex)
+        self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret).start()
+        self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, **overrides)
+        self.lambda_api = LocalLambda(retry_delays_s)
+        ledger = ledger_class(self.config.ledger_table, self.config.lease_seconds, self.config.ledger_ttl_days,
+                              endpoint_url=moto_url)
+        self.handler = create_lambda_handler(self.config, self.credentials, ledger=ledger,
+                                             lambda_client=self.lambda_api)
+        self.lambda_api.handler = self.handler
+        self.channel = "C" + uuid.uuid4().hex[:8].upper()
+
+    def slack_post(self, envelope: dict, retry_num: int = 0) -> dict:
+        body, headers = self.standin.signed_request(envelope, retry_num)
+        return self.handler(function_url_event(body, headers), LambdaContext())
+
+    def react(self, ts: str) -> dict:
+        return self.slack_post(self.standin.reaction_event(self.channel, ts, "triangular_flag_on_post"))
+
+
+@pytest.fixture
+def harness(moto_url, ledger_table, endpoint):
+    made = []
+
+    def make(**kwargs) -> Harness:
+        made.append(Harness(moto_url, ledger_table, endpoint, **kwargs))
+        return made[-1]
+
+    yield make
+    for h in made:
+        h.standin.stop()

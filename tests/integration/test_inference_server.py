@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 from handlers.inference.model import ToxicityModel
-from handlers.inference.server import Limits, make_server
-from handlers.inference.settings import ModelSettings
+from handlers.inference.server import make_server
+from handlers.inference.settings import Limits, ModelSettings
 from tests.conftest import REPO, serve_in_thread
 
 

@@ -13,49 +13,12 @@ import uuid
 import boto3
 import pytest
 
-from handlers.slack.aws_lambda import create_lambda_handler
-from handlers.slack.config import BotConfig, ConfigError, SlackCredentials, load_credentials
+from handlers.slack.config import BotConfig, ConfigError, load_credentials
 from handlers.slack.ledger import ReplyLedger
-from local.slack_standin import SlackStandIn
 from tests.conftest import REPO
-from tests.integration.conftest import LambdaContext, LocalLambda, bot_config, function_url_event
+from tests.integration.conftest import LambdaContext
 
 TRIGGER = "triangular_flag_on_post"
-
-
-class Harness:
-    def __init__(self, moto_url, ledger_table, endpoint, ledger_class=ReplyLedger, retry_delays_s=(0.2, 0.4),
-                 **overrides):
-        self.credentials = SlackCredentials("xoxb-" + uuid.uuid4().hex, uuid.uuid4().hex)
-        self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret).start()
-        self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, **overrides)
-        self.lambda_api = LocalLambda(retry_delays_s)
-        ledger = ledger_class(self.config.ledger_table, self.config.lease_seconds, self.config.ledger_ttl_days,
-                              endpoint_url=moto_url)
-        self.handler = create_lambda_handler(self.config, self.credentials, ledger=ledger,
-                                             lambda_client=self.lambda_api)
-        self.lambda_api.handler = self.handler
-        self.channel = "C" + uuid.uuid4().hex[:8].upper()
-
-    def slack_post(self, envelope: dict, retry_num: int = 0) -> dict:
-        body, headers = self.standin.signed_request(envelope, retry_num)
-        return self.handler(function_url_event(body, headers), LambdaContext())
-
-    def react(self, ts: str) -> dict:
-        return self.slack_post(self.standin.reaction_event(self.channel, ts, TRIGGER))
-
-
-@pytest.fixture
-def harness(moto_url, ledger_table, endpoint):
-    made = []
-
-    def make(**kwargs) -> Harness:
-        made.append(Harness(moto_url, ledger_table, endpoint, **kwargs))
-        return made[-1]
-
-    yield make
-    for h in made:
-        h.standin.stop()
 
 
 def test_warmup_event_returns_at_once_and_pings_the_endpoint(harness, endpoint) -> None:
