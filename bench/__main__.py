@@ -1,4 +1,4 @@
-"""Benchmarks: `python -m bench --model-dir build/model [--only model,http,slack,stack,quality,generalization]`.
+"""Benchmarks: `python -m bench --model-dir build/model [--only model,http,memory,slack,...]`.
 
 One module per section. Prints a table per section and writes bench/results/<section>.json. Numbers
 depend on the machine: the README's figures were taken on the project's 2-core machine with nothing
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bench.common import REPO, RESULTS
 from bench.generalization import bench_generalization
+from bench.memory import bench_memory
 from bench.model import bench_model
 from bench.quality import bench_quality
 from bench.serving import bench_http
@@ -23,8 +24,8 @@ from bench.slack import bench_slack
 from bench.stack import bench_stack
 from handlers.inference.artifact import missing_files
 
-SECTIONS = {"model": bench_model, "http": bench_http, "slack": lambda _: bench_slack(), "stack": bench_stack,
-            "quality": bench_quality, "generalization": bench_generalization}
+SECTIONS = {"model": bench_model, "http": bench_http, "memory": bench_memory, "slack": lambda _: bench_slack(),
+            "stack": bench_stack, "quality": bench_quality, "generalization": bench_generalization}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,6 +52,25 @@ def _start_server(model_dir: Path, env: dict[str, str] | None = None) -> tuple[s
     return child, port
 
 
+def _worst_alone(port: int) -> dict:
+    """The costliest requests one at a time: the largest allowed, and the issue's 1 MB of punctuation."""
+    rng = random.Random(7)
+    limits = Limits()
+    at_bound = request_body([_text(rng, 45) for _ in range(limits.max_windows_per_request)])
+    punctuation = request_body(["!?" * 1_900] * limits.max_inputs)  # ~1 MB, ~3,800 tokens per input
+    out = {}
+    for name, body in (("at_the_bound", at_bound), ("punctuation_1mb", punctuation)):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        started = time.perf_counter()
+        conn.request("POST", "/invocations", body=body, headers={"Content-Type": CONTENT_TYPE})
+        response = conn.getresponse()
+        response.read()
+        out[f"{name}_ms"] = round((time.perf_counter() - started) * 1e3, 1)
+        out[f"{name}_status"] = response.status
+        out[f"{name}_bytes"] = len(body)
+    return out
+
+
 def bench_memory(model_dir: Path, seconds: float = 180.0, sample_every_s: float = 10.0) -> dict:
     child, port = _start_server(model_dir)
     stop = threading.Event()
@@ -80,6 +99,7 @@ def bench_memory(model_dir: Path, seconds: float = 180.0, sample_every_s: float 
                 counts["errors"] += not ok
                 worst["ms"] = max(worst["ms"], elapsed)
 
+    alone = _worst_alone(port)
     rss = [(0.0, round(_rss_mb(child.pid), 1))]
     threads = [threading.Thread(target=client, args=(i,), daemon=True) for i in range(CLIENTS)]
     started = time.perf_counter()
@@ -96,6 +116,6 @@ def bench_memory(model_dir: Path, seconds: float = 180.0, sample_every_s: float 
     finally:
         child.terminate()
         child.wait(timeout=10)
-    return {"clients": CLIENTS, "seconds": round(elapsed, 1), **counts,
+    return {**alone, "clients": CLIENTS, "seconds": round(elapsed, 1), **counts,
             "worst_request_ms": round(worst["ms"], 1), "rss_mb_over_time": rss,
             "rss_mb_start": rss[0][1], "rss_mb_max": max(r for _, r in rss), "rss_mb_end": rss[-1][1]}

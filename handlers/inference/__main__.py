@@ -13,6 +13,7 @@ import sys
 import time
 
 from handlers.httpd import run_until_stopped
+from handlers.inference.memory import bound_native_heap
 from handlers.inference.model import ToxicityModel
 from handlers.inference.server import make_server
 from handlers.inference.settings import Limits, ModelSettings
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(message)s", stream=sys.stdout)
 
     started = time.perf_counter()
+    heap_bounded = bound_native_heap()
     try:  # DECORUM_* variables, then flags
         settings = from_env(ModelSettings, intra_op_threads=args.threads, long_text=args.long_text)
         limits = from_env(Limits, max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs)
@@ -52,8 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     host, port = server.server_address[:2]
     logging.getLogger("decorum.inference").info(
-        '{"event": "ready", "model_version": "%s", "host": "%s", "port": %d, "load_ms": %.1f}',
-        model.version, host, port, (time.perf_counter() - started) * 1e3)
+        '{"event": "ready", "model_version": "%s", "host": "%s", "port": %d, "load_ms": %.1f, "heap_bounded": %s}',
+        model.version, host, port, (time.perf_counter() - started) * 1e3, str(heap_bounded).lower())
     run_until_stopped(server)
     return 0
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -28,10 +29,12 @@ from handlers.inference.artifact import INPUT_NAMES, MODEL_FILE, OUTPUT_NAME, TO
 from handlers.inference.settings import ModelSettings
 from handlers.invocation import Result
 
+ENCODE_CHUNK_CHARS = 16_384  # texts are tokenized in chunks of about this many characters
+
 
 class WorkLimitError(ValueError):
     def __init__(self, needed: int, allowed: int):
-        super().__init__(f"the inputs need {needed} model windows; at most {allowed} per request")
+        super().__init__(f"the inputs need at least {needed} model windows; at most {allowed} per request")
         self.needed, self.allowed = needed, allowed
 
 
@@ -40,6 +43,7 @@ def _session(path: Path, threads: int) -> ort.InferenceSession:
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.enable_mem_pattern = False
     return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
@@ -71,6 +75,8 @@ class ToxicityModel:
 
         cores = self.settings.intra_op_threads or _usable_cpus()
         self.session = _session(model_dir / MODEL_FILE, cores)  # one sequence, every core
+        self._whole_machine = threading.Lock()
+        self._admission = threading.BoundedSemaphore(cores)
         self._list_session, self._pool = self.session, None
         if cores > 1:  # lists: one single-threaded run per core at a time
             self._list_session = _session(model_dir / MODEL_FILE, 1)
@@ -91,6 +97,38 @@ class ToxicityModel:
         starts = range(0, max(1, len(body) - self.settings.window_overlap), step)
         return [self._bos + body[s : s + room] + self._eos for s in list(starts)[: self.settings.max_windows]]
 
+    def _encode(self, texts: list[str], rows: list[int], max_sequences: int | None
+                ) -> tuple[list[int], list[list[int]]]:
+        """The model inputs for `texts` (each owned by its row), tokenized a chunk at a time so that a
+        request over `max_sequences` is refused after tokenizing little more than the bound allows."""
+        owners: list[int] = []
+        sequences: list[list[int]] = []
+        chunk: list[tuple[int, str]] = []
+
+        def flush() -> None:
+            # Lone surrogates (valid in JSON, not in UTF-8) would make the tokenizer raise.
+            clean = [text.encode("utf-8", "replace").decode("utf-8") for _, text in chunk]
+            encoded = self.tokenizer.encode_batch(clean) if len(clean) > 1 else [self.tokenizer.encode(clean[0])]
+            for (row, _), encoding in zip(chunk, encoded, strict=True):
+                for seq in self._sequences(encoding.ids):
+                    owners.append(row)
+                    sequences.append(seq)
+            chunk.clear()
+            if max_sequences is not None and len(sequences) > max_sequences:
+                raise WorkLimitError(len(sequences), max_sequences)
+
+        chars = 0
+        for row, text in zip(rows, texts, strict=True):
+            text = text[: self.settings.max_text_chars]  # a token is at least a character: bounds the tokens too
+            chunk.append((row, text))
+            chars += len(text)
+            if chars >= ENCODE_CHUNK_CHARS:
+                flush()
+                chars = 0
+        if chunk:
+            flush()
+        return owners, sequences
+
     # ------------------------------------------------------------------------------- inference
 
     def _run(self, batch: list[list[int]], session: ort.InferenceSession | None = None) -> np.ndarray:
@@ -101,25 +139,25 @@ class ToxicityModel:
             ids[i, : len(seq)] = seq
             mask[i, : len(seq)] = 1
         feed = dict(zip(INPUT_NAMES, (ids, mask, np.zeros_like(ids)), strict=True))
-        return (session or self.session).run([OUTPUT_NAME], feed)[0]
+        if session is not None and session is not self.session:
+            return session.run([OUTPUT_NAME], feed)[0]  # the pool: at most one run per core
+        with self._whole_machine:  # its kernels use every core: concurrent runs only contend and add memory
+            return self.session.run([OUTPUT_NAME], feed)[0]
 
     def scores(self, texts: list[str], max_sequences: int | None = None) -> np.ndarray:
         """Probabilities [len(texts), labels]. Raises `WorkLimitError` before running the model when the
         texts need more than `max_sequences` model inputs (texts and their windows)."""
+        # As many requests at work as there are cores (the CPU is the bottleneck anyway); the rest wait
+        # holding only their bodies, not their encodings and tensors.
+        with self._admission:
+            return self._scores(texts, max_sequences)
+
+    def _scores(self, texts: list[str], max_sequences: int | None) -> np.ndarray:
         out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
         todo = [i for i, t in enumerate(texts) if t.strip()]
         if not todo:
             return out
-        # Lone surrogates (valid in JSON, not in UTF-8) would make the tokenizer raise.
-        clean = [texts[i].encode("utf-8", "replace").decode("utf-8") for i in todo]
-        encodings = self.tokenizer.encode_batch(clean) if len(clean) > 1 else [self.tokenizer.encode(clean[0])]
-        owners, sequences = [], []
-        for row, encoding in zip(todo, encodings, strict=True):
-            for seq in self._sequences(encoding.ids):
-                owners.append(row)
-                sequences.append(seq)
-        if max_sequences is not None and len(sequences) > max_sequences:
-            raise WorkLimitError(len(sequences), max_sequences)
+        owners, sequences = self._encode([texts[i] for i in todo], todo, max_sequences)
         if len(sequences) == 1:
             out[owners[0]] = self._run(sequences)[0]
             return out

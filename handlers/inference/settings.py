@@ -21,11 +21,13 @@ class ModelSettings:
     max_windows: int = 256  # ~11k tokens: all of a 40,000-character Slack message
     window_tokens: int = 64
     window_overlap: int = 16  # tokens shared by neighbouring windows
+    # Characters of one text that are read (a Slack message has at most 40,000); beyond, text is cut.
+    max_text_chars: int = 100_000
 
     def __post_init__(self) -> None:
         if self.long_text not in ("window", "truncate"):
             raise SettingsError(f"{env_name('long_text')} must be 'window' or 'truncate'")
-        if self.batch_size < 1 or self.max_windows < 1 or self.intra_op_threads < 0:
+        if self.batch_size < 1 or self.max_windows < 1 or self.intra_op_threads < 0 or self.max_text_chars < 1:
             raise SettingsError(f"{env_name('batch_size')} and {env_name('max_windows')} must be >= 1, "
                                 f"{env_name('intra_op_threads')} >= 0")
         if not 0 <= self.window_overlap < self.window_tokens - 2:

@@ -5,9 +5,11 @@ clients, connection floods, unknown methods, and the work bound per request."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import socket
 import time
+import weakref
 from collections.abc import Iterator
 
 import pytest
@@ -35,9 +37,28 @@ def connect(address) -> socket.socket:
     return sock
 
 
+class _Stream:
+    """One buffered reader per socket, so that consecutive responses are read from the same buffer
+    (each HTTPResponse would otherwise buffer, and lose, the start of the next)."""
+
+    class _KeepOpen(io.BufferedReader):
+        def close(self) -> None:  # HTTPResponse closes its file after each body
+            pass
+
+    def __init__(self, sock: socket.socket):
+        self.file = self._KeepOpen(socket.SocketIO(sock, "rb"))
+
+    def makefile(self, *_: object, **__: object):
+        return self.file
+
+
+_streams: weakref.WeakKeyDictionary[socket.socket, _Stream] = weakref.WeakKeyDictionary()
+
+
 def response(sock: socket.socket) -> tuple[int, dict, bool]:
     """One response from the socket: status, JSON body, and whether the server will close."""
-    reply = http.client.HTTPResponse(sock, method="POST")
+    stream = _streams.setdefault(sock, _Stream(sock))
+    reply = http.client.HTTPResponse(stream, method="POST")  # type: ignore[arg-type]
     reply.begin()
     body = reply.read()
     return reply.status, json.loads(body) if body else {}, reply.will_close

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import subprocess
 import sys
 import time
@@ -162,6 +163,7 @@ def test_cli_starts_fast_and_never_logs_text(tiny_model: Path, tmp_path: Path) -
     try:
         ready = json.loads(child.stdout.readline())
         assert ready["event"] == "ready"
+        assert ready["heap_bounded"] is (sys.platform == "linux")  # glibc's mallopt took the arena settings
         address = ("127.0.0.1", ready["port"])
         assert call(address, "GET", "/ping", content_type=None)[0] == 200
         assert time.perf_counter() - started < 10  # generous: the figure lives in bench/
@@ -172,6 +174,13 @@ def test_cli_starts_fast_and_never_logs_text(tiny_model: Path, tmp_path: Path) -
         output = child.communicate(timeout=10)[0]
     assert child.returncode == 0
     assert "secret" not in output and '"status": 400' in output
+
+
+def test_cli_names_a_bad_setting(tiny_model: Path) -> None:
+    result = subprocess.run([sys.executable, "-m", "handlers.inference", "serve", "--model-dir", str(tiny_model),
+                             "--port", "0"], cwd=REPO, capture_output=True, text=True, timeout=30,
+                            env={**os.environ, "DECORUM_BATCH_SIZE": "abc"})
+    assert result.returncode == 2 and "DECORUM_BATCH_SIZE must be an integer, got 'abc'" in result.stderr
 
 
 def test_cli_reports_a_missing_model(tmp_path: Path) -> None:
