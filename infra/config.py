@@ -97,12 +97,15 @@ class MonitoringSettings:
     model_setup_time_ms: float = 10_000.0
     lambda_duration_p99_ms: float = 2_500.0  # Slack waits 3 s for the ack
     reaction_to_reply_p99_ms: float = 2_000.0
+    async_event_age_ms: float = 120_000.0  # Lambda's max event age for lazy checks is 240 s
+    endpoint_4xx_per_period: float = 5.0  # refused requests per 5 minutes
+    endpoint_concurrency_utilization: float = 0.9  # of the endpoint's MaxConcurrency
 
     def __post_init__(self) -> None:
         if self.alarm_email and ("@" not in self.alarm_email or any(c.isspace() for c in self.alarm_email)):
             raise InfraConfigError(f"decorum.monitoring.alarm_email must be one address, got {self.alarm_email!r}")
         for f in dataclasses.fields(self):
-            if f.name.endswith("_ms") and not getattr(self, f.name) > 0:
+            if f.name != "alarm_email" and not getattr(self, f.name) > 0:
                 raise InfraConfigError(f"decorum.monitoring.{f.name} must be > 0")
 
 

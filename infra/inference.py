@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aws_cdk import Stack, aws_ecr_assets, aws_iam, aws_kms, aws_s3, aws_s3_assets, aws_sagemaker
+from aws_cdk import (
+    RemovalPolicy,
+    Stack,
+    aws_ecr_assets,
+    aws_iam,
+    aws_kms,
+    aws_logs,
+    aws_s3,
+    aws_s3_assets,
+    aws_sagemaker,
+)
 from constructs import Construct
 
 from handlers.inference.settings import ModelSettings
@@ -37,8 +47,9 @@ class Inference(Construct):
                             description="SageMaker endpoint: pull the serving image, read the model archive")
         image.repository.grant_pull(role)
         role.add_to_policy(aws_iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
-        nag.ack_findings(role, "IAM5", "ecr:GetAuthorizationToken must be granted on '*': AWS defines no resource "
-                                       "for it.", "Resource::*")
+        nag.ack_findings(role, "IAM5", "ecr:GetAuthorizationToken and cloudwatch:PutMetricData (held to SageMaker's "
+                                       "namespaces by a condition) are granted on '*': AWS defines no resource for "
+                                       "them.", "Resource::*")
 
         if settings.model_source == "asset":
             artifact = REPO / settings.model_artifact
@@ -61,10 +72,24 @@ class Inference(Construct):
         role.add_to_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"], resources=[bucket.arn_for_objects(key)]))
 
         stack = Stack.of(self)
+        self.endpoint_name = f"{prefix}-toxicity"
+        # The container's logs and metrics: SageMaker writes them with the execution role, to a log group
+        # named after the endpoint. Made here so it has a retention (SageMaker's own would keep logs forever).
+        self.log_group = aws_logs.LogGroup(
+            self, "Logs", log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
+            retention=aws_logs.RetentionDays.ONE_MONTH, removal_policy=RemovalPolicy.DESTROY)
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            resources=[self.log_group.log_group_arn]))
+        role.add_to_policy(aws_iam.PolicyStatement(
+            actions=["cloudwatch:PutMetricData"], resources=["*"],  # AWS defines no resource for it
+            conditions={"StringEquals": {"cloudwatch:namespace": ["/aws/sagemaker/Endpoints", "AWS/SageMaker"]}}))
         self.model = aws_sagemaker.CfnModel(
             self, "Model",
             execution_role_arn=role.role_arn,
-            enable_network_isolation=True,  # the container needs no network: the model comes from S3
+            # No network isolation: Serverless Inference does not support it (AWS's list of the features it
+            # excludes: GPUs, VPC configuration, network isolation, data capture, ...); CreateEndpoint
+            # would fail. The container makes no calls out anyway: the model comes from S3.
             primary_container=aws_sagemaker.CfnModel.ContainerDefinitionProperty(
                 image=image.image_uri,
                 model_data_url=model_data_url,
@@ -82,7 +107,6 @@ class Inference(Construct):
             production_variants=[aws_sagemaker.CfnEndpointConfig.ProductionVariantProperty(
                 model_name=self.model.attr_model_name, variant_name=VARIANT, serverless_config=serverless)],
         )
-        self.endpoint_name = f"{prefix}-toxicity"
         self.endpoint = aws_sagemaker.CfnEndpoint(self, "Endpoint", endpoint_name=self.endpoint_name,
                                                   endpoint_config_name=config.attr_endpoint_config_name)
         self.endpoint_arn = stack.format_arn(service="sagemaker", resource="endpoint",

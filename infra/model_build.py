@@ -143,9 +143,10 @@ class ModelBuild(Construct):
         project = nag.logical(self.project)
         nag.ack_findings(
             self.project, "IAM5",
-            "CDK's grants to the build: its own log group and report groups, the hash-addressed CDK asset objects "
-            "(source, data), data-key actions on the project's KMS key, the models/ prefix of the artifact bucket, "
-            "and the packages of this model package group.",
+            "CDK's grants to the build: its own log group and report groups; read access to the whole CDK assets "
+            "bucket (CDK's asset grant is bucket-wide: the build can read every asset of this account and region, "
+            "not only its source); data-key actions on the project's KMS key; the models/ prefix of the artifact "
+            "bucket; and the packages of this model package group.",
             *nag.CDK_GRANT_ACTIONS, "Action::s3:DeleteObject*", "Action::s3:Abort*", "Action::kms:GenerateDataKey*",
             "Action::kms:ReEncrypt*", f"Resource::{nag.arn(self.bucket)}/{MODELS_PREFIX}/*",
             "Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*",
@@ -161,6 +162,10 @@ class ModelBuild(Construct):
                                                    "defines on '*' only.", "Resource::*")
 
     def _build_during_deploy(self, *hashes: str) -> None:
+        def logs(construct_id: str) -> aws_logs.LogGroup:
+            return aws_logs.LogGroup(self, construct_id, retention=aws_logs.RetentionDays.ONE_MONTH,
+                                     removal_policy=RemovalPolicy.DESTROY)
+
         def handler(name: str, entry: str) -> aws_lambda.Function:
             return aws_lambda.Function(
                 self, name,
@@ -171,6 +176,7 @@ class ModelBuild(Construct):
                 timeout=Duration.seconds(30),
                 environment={"PROJECT": self.project.project_name, "BUCKET": self.bucket.bucket_name,
                              "LATEST_KEY": latest_key(), "MODEL_KEY_TEMPLATE": model_key("{version}")},
+                log_group=logs(f"{name}Logs"),
             )
 
         start, poll = handler("StartBuild", "on_event"), handler("PollBuild", "is_complete")
@@ -184,6 +190,7 @@ class ModelBuild(Construct):
         provider = custom_resources.Provider(
             self, "BuildProvider", on_event_handler=start, is_complete_handler=poll,
             query_interval=Duration.minutes(1), total_timeout=Duration.hours(2),
+            log_group=logs("BuildProviderLogs"),
         )
         # New source or data: a new build (and so a new model) on the next deploy.
         build = CustomResource(self, "Build", service_token=provider.service_token,

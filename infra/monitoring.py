@@ -51,31 +51,46 @@ class Monitoring(Construct):
 
         self.alarms: list[aws_cloudwatch.Alarm] = []
 
-        def alarm(name: str, metric: Metric, threshold: float, description: str) -> None:
+        def alarm(name: str, metric: Metric, threshold: float, description: str, sustained: bool = False) -> None:
+            """Counts of failures page at once; latencies and levels only when 2 of 3 periods breach (one
+            slow cold start is not an incident). Every alarm also says when it is over (OK action)."""
             made = metric.create_alarm(
-                self, name, alarm_name=f"{prefix}-{name}", threshold=threshold, evaluation_periods=1,
+                self, name, alarm_name=f"{prefix}-{name}", threshold=threshold,
+                evaluation_periods=3 if sustained else 1, datapoints_to_alarm=2 if sustained else 1,
                 comparison_operator=ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
                 treat_missing_data=TreatMissingData.NOT_BREACHING, alarm_description=description,
             )
             made.add_alarm_action(aws_cloudwatch_actions.SnsAction(self.topic))
+            made.add_ok_action(aws_cloudwatch_actions.SnsAction(self.topic))
             self.alarms.append(made)
 
         # SageMaker reports its latencies in microseconds.
         alarm("endpoint-model-latency-p99", sagemaker("ModelLatency", "p99"), settings.model_latency_p99_ms * 1000,
-              "p99 time the model container took to answer")
+              "p99 time the model container took to answer", sustained=True)
         alarm("endpoint-overhead-latency-p99", sagemaker("OverheadLatency", "p99"),
-              settings.overhead_latency_p99_ms * 1000, "p99 SageMaker overhead around the container (cold starts)")
+              settings.overhead_latency_p99_ms * 1000, "p99 SageMaker overhead around the container (cold starts)",
+              sustained=True)
         alarm("endpoint-model-setup-time", sagemaker("ModelSetupTime", "Maximum"), settings.model_setup_time_ms * 1000,
-              "serverless cold start: time to launch the container and load the model")
+              "serverless cold start: time to launch the container and load the model", sustained=True)
         alarm("endpoint-5xx", sagemaker("Invocation5XXErrors", "Sum"), 1, "endpoint failed requests")
+        alarm("endpoint-4xx", sagemaker("Invocation4XXErrors", "Sum"), settings.endpoint_4xx_per_period,
+              "requests the container refused (400/413/415): the bot and the server disagree on the contract")
+        # Serverless endpoints publish no throttle count; utilization of MaxConcurrency is the warning.
+        alarm("endpoint-concurrency", sagemaker("ServerlessConcurrentExecutionsUtilization", "Maximum"),
+              settings.endpoint_concurrency_utilization, "concurrent executions near MaxConcurrency: throttling next",
+              sustained=True)
         alarm("bot-duration-p99", lambda_metric("Duration", "p99"), settings.lambda_duration_p99_ms,
-              "Slack waits 3 s for the ack: p99 invocation time (acks and lazy checks)")
+              "Slack waits 3 s for the ack: p99 invocation time (acks and lazy checks)", sustained=True)
         alarm("bot-errors", lambda_metric("Errors", "Sum"), 1, "failed invocations (lazy runs are retried)")
         alarm("bot-throttles", lambda_metric("Throttles", "Sum"), 1, "throttled invocations: reactions may be lost")
+        alarm("bot-async-events-dropped", lambda_metric("AsyncEventsDropped", "Sum"), 1,
+              "lazy checks Lambda dropped (too old, or retries exhausted without a destination)")
+        alarm("bot-async-event-age", lambda_metric("AsyncEventAge", "Maximum"), settings.async_event_age_ms,
+              "lazy checks waiting in Lambda's queue: near the 240 s age past which Bolt would reject them")
         alarm("bot-check-failures", bot(BotMetric.CHECK_FAILURES, "Sum"), 1, "checks that replied 'the check failed'")
         alarm("bot-reaction-to-reply-p99", bot(BotMetric.REACTION_TO_REPLY_LATENCY, "p99"),
               settings.reaction_to_reply_p99_ms,
-              "p99 time from the reaction to the bot's reply")
+              "p99 time from the reaction to the bot's reply", sustained=True)
         alarm("bot-lost-checks", dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD,
                                                                                            statistic="Maximum"),
               1, "lazy checks that failed every retry: a reaction went unanswered")

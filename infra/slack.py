@@ -36,7 +36,7 @@ MAX_EVENT_AGE = Duration.seconds(240)
 
 class SlackBot(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: SlackSettings, prefix: str,
-                 endpoint_name: str, endpoint_arn: str) -> None:
+                 endpoint_name: str, endpoint_arn: str, endpoint_max_concurrency: int) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
         self.table = aws_dynamodb.TableV2(
@@ -44,9 +44,9 @@ class SlackBot(Construct):
             partition_key=aws_dynamodb.Attribute(name="pk", type=aws_dynamodb.AttributeType.STRING),
             billing=aws_dynamodb.Billing.on_demand(),
             time_to_live_attribute="expires_at",
-            point_in_time_recovery_specification=aws_dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True),
-            removal_policy=RemovalPolicy.DESTROY,  # dedup state only: days of TTL'd items
+            # No point-in-time recovery: the table holds dedup claims that expire in days; restoring it
+            # would at worst let a retried event be answered twice. Backups would cost without value.
+            removal_policy=RemovalPolicy.DESTROY,
         )
         self.secret = aws_secretsmanager.Secret(
             self, "SlackCredentials",
@@ -64,6 +64,7 @@ class SlackBot(Construct):
         log_group = aws_logs.LogGroup(self, "Logs", retention=aws_logs.RetentionDays.ONE_MONTH,
                                       removal_policy=RemovalPolicy.DESTROY)
         self.function_name = f"{prefix}-{settings.function_name}" if prefix != "decorum" else settings.function_name
+        reserved_concurrency = max(settings.provisioned_concurrency + 1, 2 * endpoint_max_concurrency)
         self.function = aws_lambda.Function(
             self, "Function",
             function_name=self.function_name,
@@ -73,6 +74,9 @@ class SlackBot(Construct):
             handler="handlers.slack.lambda_handler.handler",
             code=slack_lambda_code(RUNTIME, ARCHITECTURE),
             memory_size=settings.memory_mb,
+            # Acks are instant; each lazy check holds one endpoint call at a time: more concurrent
+            # invocations than twice the endpoint's concurrency would only be throttled there.
+            reserved_concurrent_executions=reserved_concurrency,
             timeout=Duration.seconds(settings.timeout_seconds),
             log_group=log_group,
             tracing=aws_lambda.Tracing.ACTIVE,
@@ -90,14 +94,17 @@ class SlackBot(Construct):
                 warmup_pings_endpoint=settings.warmup_pings_endpoint,
             )),
         )
-        self.function.configure_async_invoke(
-            max_event_age=MAX_EVENT_AGE,
-            retry_attempts=2,
-            on_failure=aws_lambda_destinations.SqsDestination(self.dead_letters),
-        )
         self.alias = aws_lambda.Alias(
             self, "Live", alias_name="live", version=self.function.current_version,
             provisioned_concurrent_executions=settings.provisioned_concurrency or None,
+        )
+        # On the alias: Bolt's lazy self-invocation targets the ARN it was invoked by (the Function URL's,
+        # the alias), and Lambda applies the invoke config of the qualifier invoked; on $LATEST it never
+        # applied, and failed checks never reached the queue.
+        self.alias.configure_async_invoke(
+            max_event_age=MAX_EVENT_AGE,
+            retry_attempts=2,
+            on_failure=aws_lambda_destinations.SqsDestination(self.dead_letters),
         )
         self.url = self.alias.add_function_url(auth_type=aws_lambda.FunctionUrlAuthType.NONE)  # Bolt checks signatures
 
@@ -137,5 +144,7 @@ class SlackBot(Construct):
                          f"{self.function_name}:*")
         nag.ack(self.secret, SMG4="Slack bot tokens and signing secrets are rotated in Slack's app settings, not by "
                                   "an AWS rotation Lambda; update the secret when you rotate them there.")
+        nag.ack(self.table, DDB3="Dedup claims with a 7-day TTL: losing them at worst answers a retried event twice; "
+                                 "point-in-time recovery would cost without value.")
         nag.ack(self.dead_letters, SQS3="This queue is itself the on-failure destination of the bot's asynchronous "
                                         "invocations (lazy checks that failed every retry).")

@@ -37,7 +37,8 @@ class SlackBotStack(Stack):
                  **kwargs) -> None:
         super().__init__(scope, construct_id, description="Decorum: the Slack bot Lambda and its state", **kwargs)
         self.bot = SlackBot(self, "SlackBot", settings=config.slack, prefix=config.prefix,
-                            endpoint_name=inference.endpoint_name, endpoint_arn=inference.endpoint_arn)
+                            endpoint_name=inference.endpoint_name, endpoint_arn=inference.endpoint_arn,
+                            endpoint_max_concurrency=config.inference.max_concurrency)
 
 
 class MonitoringStack(Stack):

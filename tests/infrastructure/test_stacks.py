@@ -102,7 +102,17 @@ def test_serverless_endpoint_config(tmp_path: Path) -> None:
         "VariantName": "AllTraffic",
         "ServerlessConfig": {"MemorySizeInMB": 3072, "MaxConcurrency": 10, "ProvisionedConcurrency": 2}})]})
     template.has_resource_properties("AWS::SageMaker::Endpoint", {"EndpointName": "decorum-toxicity"})
-    template.has_resource_properties("AWS::SageMaker::Model", {"EnableNetworkIsolation": True})
+    # Serverless Inference does not support network isolation: CreateEndpoint would fail with it.
+    (model,) = template.find_resources("AWS::SageMaker::Model").values()
+    assert not model["Properties"].get("EnableNetworkIsolation")
+
+
+def test_endpoint_logs_have_a_home_a_retention_and_a_writer(default_app) -> None:
+    template = default_app[1]["DecorumInference"]
+    template.has_resource_properties("AWS::Logs::LogGroup", {
+        "LogGroupName": "/aws/sagemaker/Endpoints/decorum-toxicity", "RetentionInDays": 30})
+    actions = {a for s in statements(template) for a in as_list(s["Action"])}
+    assert {"logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData"} <= actions
 
 
 def test_endpoint_role_reads_exactly_the_served_archive(default_app) -> None:
@@ -154,10 +164,14 @@ def test_bot_lambda_runtime_url_and_async_retries(default_app) -> None:
     })
     template.has_resource_properties("AWS::Lambda::Url", {"AuthType": "NONE",
                                                           "Qualifier": Match.any_value()})  # on the alias
-    # Lambda's async retries stay inside Bolt's 300 s signature window; the rest land in a queue.
-    template.has_resource_properties("AWS::Lambda::EventInvokeConfig", {
+    # Lambda's async retries stay inside Bolt's 300 s signature window; the rest land in a queue. On the
+    # alias: the lazy self-invocation targets the ARN the Function URL invoked.
+    (invoke_config,) = template.find_resources("AWS::Lambda::EventInvokeConfig", {"Properties": {
         "MaximumEventAgeInSeconds": 240, "MaximumRetryAttempts": 2,
-        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}})
+        "DestinationConfig": {"OnFailure": {"Destination": Match.any_value()}}}}).values()
+    assert "SlackBotLive" in json.dumps(invoke_config["Properties"]["Qualifier"])  # the alias, not $LATEST
+    template.has_resource_properties("AWS::Lambda::Function", {
+        "Handler": "handlers.slack.lambda_handler.handler", "ReservedConcurrentExecutions": 40})  # 2 x 20
     template.has_resource_properties("AWS::Events::Rule", {
         "ScheduleExpression": "rate(5 minutes)",
         "Targets": [Match.object_like({"Input": json.dumps({"warmup": True}, separators=(",", ":"))})]})
@@ -169,6 +183,25 @@ def test_ledger_table_is_on_demand_with_ttl(default_app) -> None:
         "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         "TimeToLiveSpecification": {"AttributeName": "expires_at", "Enabled": True},
     })
+    (table,) = default_app[1]["DecorumSlackBot"].find_resources("AWS::DynamoDB::GlobalTable").values()
+    assert "PointInTimeRecoverySpecification" not in json.dumps(table)  # dedup state: no backups (README)
+
+
+def test_every_log_group_has_a_retention(default_app) -> None:
+    """Every function logs to a log group the stack made with a retention (none is left to Lambda, which
+    would keep logs forever), and every log group the stacks make has one."""
+    for name, template in default_app[1].items():
+        groups = template.find_resources("AWS::Logs::LogGroup")
+        assert all("RetentionInDays" in g["Properties"] for g in groups.values()), name
+        for logical_id, function in template.find_resources("AWS::Lambda::Function").items():
+            log_group = function["Properties"].get("LoggingConfig", {}).get("LogGroup", {})
+            assert log_group.get("Ref") in groups, f"{name}: {logical_id} logs to a group without a retention"
+
+
+def test_the_slack_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
+    manifest = (REPO / "infra" / "slack-app-manifest.yaml").read_text()
+    scopes = re.findall(r"^\s+- ([a-z_]+:[a-z_]+)", manifest, flags=re.M)
+    assert sorted(scopes) == ["channels:history", "chat:write", "groups:history", "reactions:read"]
 
 
 def test_bot_permissions_are_scoped_to_named_resources(default_app) -> None:
@@ -181,7 +214,8 @@ def test_bot_permissions_are_scoped_to_named_resources(default_app) -> None:
 
 
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(default_app) -> None:
-    allowed_star = {"ecr:GetAuthorizationToken", "xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    allowed_star = {"ecr:GetAuthorizationToken", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
+                    "cloudwatch:PutMetricData"}  # held to SageMaker's namespaces by a condition
     for name, template in default_app[1].items():
         for statement in statements(template):
             actions = as_list(statement["Action"])
@@ -202,24 +236,31 @@ def test_warm_keeping_alternatives(tmp_path: Path) -> None:
 # --------------------------------------------------------------------------------------- monitoring
 
 
-@pytest.mark.parametrize(("metric", "statistic", "threshold"), [
-    ("ModelLatency", "p99", 100_000),  # µs
-    ("OverheadLatency", "p99", 500_000),
-    ("ModelSetupTime", "Maximum", 10_000_000),
-    ("Invocation5XXErrors", "Sum", 1),
-    ("Duration", "p99", 2500),
-    ("Errors", "Sum", 1),
-    ("Throttles", "Sum", 1),
-    ("CheckFailures", "Sum", 1),
-    ("ReactionToReplyLatency", "p99", 2000),
-    ("ApproximateNumberOfMessagesVisible", "Maximum", 1),
+@pytest.mark.parametrize(("metric", "statistic", "threshold", "sustained"), [
+    ("ModelLatency", "p99", 100_000, True),  # µs
+    ("OverheadLatency", "p99", 500_000, True),
+    ("ModelSetupTime", "Maximum", 10_000_000, True),
+    ("Invocation5XXErrors", "Sum", 1, False),
+    ("Invocation4XXErrors", "Sum", 5, False),
+    ("ServerlessConcurrentExecutionsUtilization", "Maximum", 0.9, True),
+    ("Duration", "p99", 2500, True),
+    ("Errors", "Sum", 1, False),
+    ("Throttles", "Sum", 1, False),
+    ("AsyncEventsDropped", "Sum", 1, False),
+    ("AsyncEventAge", "Maximum", 120_000, False),
+    ("CheckFailures", "Sum", 1, False),
+    ("ReactionToReplyLatency", "p99", 2000, True),
+    ("ApproximateNumberOfMessagesVisible", "Maximum", 1, False),
 ])
-def test_alarms(default_app, metric: str, statistic: str, threshold: float) -> None:
+def test_alarms(default_app, metric: str, statistic: str, threshold: float, sustained: bool) -> None:
+    """Failures page at once; latencies and levels when 2 of 3 periods breach; every alarm reports OK."""
     template = default_app[1]["DecorumMonitoring"]
     stat = {"ExtendedStatistic": statistic} if statistic.startswith("p") else {"Statistic": statistic}
     template.has_resource_properties("AWS::CloudWatch::Alarm", {
         "MetricName": metric, **stat, "Threshold": threshold,
-        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": [Match.any_value()]})
+        "EvaluationPeriods": 3 if sustained else 1, "DatapointsToAlarm": 2 if sustained else 1,
+        "ComparisonOperator": "GreaterThanOrEqualToThreshold", "AlarmActions": [Match.any_value()],
+        "OKActions": [Match.any_value()]})
 
 
 def test_alarm_topic_is_encrypted_and_email_is_optional(default_app, tmp_path: Path) -> None:
