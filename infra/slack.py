@@ -25,7 +25,7 @@ from handlers.settings import to_env
 from handlers.slack.config import BotConfig
 from infra import nag
 from infra.bundling import slack_lambda_code
-from infra.config import SlackSettings
+from infra.config import InfraConfigError, SlackSettings
 
 RUNTIME = aws_lambda.Runtime.PYTHON_3_14
 ARCHITECTURE = aws_lambda.Architecture.ARM_64
@@ -65,6 +65,21 @@ class SlackBot(Construct):
                                       removal_policy=RemovalPolicy.DESTROY)
         self.function_name = f"{prefix}-{settings.function_name}" if prefix != "decorum" else settings.function_name
         reserved_concurrency = max(settings.provisioned_concurrency + 1, 2 * endpoint_max_concurrency)
+        # Built as the bot's own BotConfig, so the stack names its variables the way the bot reads
+        # them and an invalid value fails `cdk synth`.
+        bot_config = BotConfig(
+            endpoint_name=endpoint_name,
+            ledger_table=self.table.table_name,
+            slack_secret_id=self.secret.secret_arn,
+            trigger_emojis=settings.trigger_emojis,
+            reply_mode=settings.reply_mode,
+            lease_seconds=settings.timeout_seconds + 15,  # > the function timeout: a live attempt is never taken over
+            warmup_pings_endpoint=settings.warmup_pings_endpoint,
+        )
+        if bot_config.classify_budget_s + 5 > settings.timeout_seconds:
+            raise InfraConfigError(f"decorum.slack.timeout_seconds ({settings.timeout_seconds}) must exceed the "
+                                   f"endpoint budget ({bot_config.classify_budget_s:g} s: a cold first call and "
+                                   "its retries) by 5 s")
         self.function = aws_lambda.Function(
             self, "Function",
             function_name=self.function_name,
@@ -81,18 +96,7 @@ class SlackBot(Construct):
             log_group=log_group,
             tracing=aws_lambda.Tracing.ACTIVE,
             snap_start=aws_lambda.SnapStartConf.ON_PUBLISHED_VERSIONS if settings.snap_start else None,
-            # Built as the bot's own BotConfig, so the stack names its variables the way the bot reads
-            # them and an invalid value fails `cdk synth`.
-            environment=to_env(BotConfig(
-                endpoint_name=endpoint_name,
-                ledger_table=self.table.table_name,
-                slack_secret_id=self.secret.secret_arn,
-                trigger_emojis=settings.trigger_emojis,
-                reply_mode=settings.reply_mode,
-                # > the function timeout: a live attempt is never taken over.
-                lease_seconds=settings.timeout_seconds + 15,
-                warmup_pings_endpoint=settings.warmup_pings_endpoint,
-            )),
+            environment=to_env(bot_config),
         )
         self.alias = aws_lambda.Alias(
             self, "Live", alias_name="live", version=self.function.current_version,

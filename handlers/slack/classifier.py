@@ -1,8 +1,9 @@
 """Asks the SageMaker endpoint for a verdict (boto3 `sagemaker-runtime` InvokeEndpoint).
 
-Timeouts and retries come from botocore's standard retry mode, which retries throttling, 5xx and
-connection errors with backoff; the total time is bounded by attempts x read timeout, inside the
-lazy run's budget. A failure after the last attempt raises `ClassificationError`.
+The first call may wait through a serverless cold start (`classify_first_timeout_s`); the retries
+after it come from botocore's standard retry mode (throttling, 5xx, connection errors, with backoff)
+with the short timeout. The whole budget (`BotConfig.classify_budget_s`) fits in the Lambda's
+timeout (checked at synth). A failure after the last attempt raises `ClassificationError`.
 """
 
 from __future__ import annotations
@@ -40,26 +41,37 @@ class Verdict:
 
 
 class EndpointClassifier:
+    """Two clients: the first call may wait through a cold start (`classify_first_timeout_s`); retries
+    after it (throttling, 5xx, timeouts) use the short timeout with botocore's standard retry mode."""
+
     def __init__(self, config: BotConfig, client=None):
         self.endpoint_name = config.endpoint_name
         self.max_chars = config.max_text_chars
-        self.client = client or boto3.client(
-            "sagemaker-runtime",
-            endpoint_url=config.sagemaker_endpoint_url,
-            config=Config(
-                connect_timeout=min(2.0, config.classify_timeout_s),
-                read_timeout=config.classify_timeout_s,
-                retries={"mode": "standard", "total_max_attempts": config.classify_attempts},
-            ),
-        )
+
+        def make(read_timeout: float, attempts: int):
+            return boto3.client("sagemaker-runtime", endpoint_url=config.sagemaker_endpoint_url, config=Config(
+                connect_timeout=min(2.0, read_timeout), read_timeout=read_timeout,
+                retries={"mode": "standard", "total_max_attempts": attempts}))
+
+        self.client = client or make(config.classify_first_timeout_s, 1)
+        self.retry_client = (client or make(config.classify_timeout_s, config.classify_attempts - 1)
+                             if config.classify_attempts > 1 else None)
+
+    def _invoke(self, body: bytes):
+        arguments = {"EndpointName": self.endpoint_name, "ContentType": CONTENT_TYPE, "Accept": CONTENT_TYPE,
+                     "Body": body}
+        try:
+            return self.client.invoke_endpoint(**arguments)
+        except (ClientError, BotoCoreError) as exc:
+            if self.retry_client is None or not _retryable(exc):
+                raise
+            return self.retry_client.invoke_endpoint(**arguments)
 
     def classify(self, text: str) -> Verdict:
         body = request_body(text[: self.max_chars])
         started = time.perf_counter()
         try:
-            response = self.client.invoke_endpoint(
-                EndpointName=self.endpoint_name, ContentType=CONTENT_TYPE, Accept=CONTENT_TYPE, Body=body
-            )
+            response = self._invoke(body)
             model_version, (result,) = parse_response(json.loads(response["Body"].read()))
             verdict = Verdict(scores=result.scores, flagged=result.flagged, model_version=model_version,
                               latency_ms=(time.perf_counter() - started) * 1e3)
@@ -79,3 +91,12 @@ class EndpointClassifier:
                                         Body=request_body("warm-up"))
         except (ClientError, BotoCoreError):
             pass
+
+
+def _retryable(exc: Exception) -> bool:
+    """What botocore's standard mode retries: connection errors and timeouts, throttling, 5xx."""
+    if isinstance(exc, BotoCoreError):
+        return True
+    error = exc.response.get("Error", {})  # type: ignore[attr-defined]
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)  # type: ignore[attr-defined]
+    return status == 429 or status >= 500 or "Throttl" in error.get("Code", "")

@@ -45,6 +45,9 @@ class BotConfig:
     dynamodb_endpoint_url: str | None = None
     sagemaker_endpoint_url: str | None = None
     secrets_endpoint_url: str | None = None
+    # The first endpoint call waits through a serverless cold start (ModelSetupTime, alarmed at 10 s);
+    # the retries after it, on a warm endpoint, do not need to.
+    classify_first_timeout_s: float = 12.0
     classify_timeout_s: float = 3.0
     classify_attempts: int = 3
     # A claim older than this is presumed crashed and may be taken over (> the lazy run's timeout).
@@ -59,11 +62,16 @@ class BotConfig:
             raise ConfigError(f"{env_name('trigger_emojis')} must list emoji names, e.g. 'rotating_light'")
         if self.reply_mode not in ("thread", "ephemeral"):
             raise ConfigError(f"{env_name('reply_mode')} must be 'thread' or 'ephemeral'")
-        if self.classify_timeout_s <= 0 or self.classify_attempts < 1:
-            raise ConfigError(f"{env_name('classify_timeout_s')} must be > 0 and "
-                              f"{env_name('classify_attempts')} >= 1")
+        if self.classify_timeout_s <= 0 or self.classify_first_timeout_s <= 0 or self.classify_attempts < 1:
+            raise ConfigError(f"{env_name('classify_timeout_s')} and {env_name('classify_first_timeout_s')} must be "
+                              f"> 0, {env_name('classify_attempts')} >= 1")
         if self.lease_seconds < 1 or self.ledger_ttl_days < 1:
             raise ConfigError(f"{env_name('lease_seconds')} and {env_name('ledger_ttl_days')} must be >= 1")
+
+    @property
+    def classify_budget_s(self) -> float:
+        """The longest a check can wait on the endpoint: the first call, then the retries."""
+        return self.classify_first_timeout_s + (self.classify_attempts - 1) * self.classify_timeout_s
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BotConfig:

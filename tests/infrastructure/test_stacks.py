@@ -138,6 +138,11 @@ def test_invalid_settings_fail_at_synth(decorum: dict, message: str) -> None:
         DecorumConfig.from_dict(decorum)
 
 
+def test_the_lambda_timeout_must_hold_a_cold_first_call_and_its_retries(tmp_path: Path) -> None:
+    with pytest.raises(InfraConfigError, match=r"timeout_seconds \(20\) must exceed the endpoint budget \(18 s"):
+        synth(tmp_path, {"slack": {"timeout_seconds": 20}})
+
+
 def test_build_reads_its_training_data_from_the_source_it_is_given(default_app) -> None:
     """The data travels in the repository (data/): the build job downloads nothing else."""
     template = default_app[1]["DecorumModelBuild"]

@@ -188,12 +188,24 @@ def test_endpoint_faults_are_retried_within_the_budget(make_bot, endpoint) -> No
 
 
 def test_endpoint_timeouts_are_retried(make_bot, endpoint) -> None:
-    bot = make_bot(classify_timeout_s=0.5)
+    bot = make_bot(classify_first_timeout_s=0.5, classify_timeout_s=0.5)
     ts = bot.post("you idiot")
     endpoint.faults[:] = ["slow"]
+    calls_before = endpoint.calls
     bot.react(ts)
     (reply,) = bot.replies(ts, wait_s=15)
-    assert outcome(reply) in ("flagged", "clean")
+    assert outcome(reply) in ("flagged", "clean") and endpoint.calls - calls_before == 2
+
+
+def test_a_cold_first_call_is_waited_for_not_retried(make_bot, endpoint) -> None:
+    """A serverless cold start (here 1.5 s) longer than the warm timeout still answers the first call."""
+    bot = make_bot(classify_first_timeout_s=3.0, classify_timeout_s=0.5)
+    ts = bot.post("you idiot")
+    endpoint.faults[:] = ["slow"]
+    calls_before = endpoint.calls
+    bot.react(ts)
+    (reply,) = bot.replies(ts, wait_s=15)
+    assert outcome(reply) in ("flagged", "clean") and endpoint.calls - calls_before == 1
 
 
 def test_an_endpoint_that_always_fails_gets_one_failure_reply_and_a_retry_later(make_bot, endpoint) -> None:
