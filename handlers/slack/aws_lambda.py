@@ -22,7 +22,7 @@ from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListene
 from handlers.slack.app import create_app
 from handlers.slack.checker import ReactionChecker
 from handlers.slack.classifier import EndpointClassifier
-from handlers.slack.config import LOG_SERVICE, BotConfig, SlackCredentials
+from handlers.slack.config import LOG_SERVICE, BotConfig, CredentialSource, SlackCredentials
 from handlers.slack.intake import PASS, Intake
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import pop_lazy_failure
@@ -48,16 +48,26 @@ def _raw_body(event: dict) -> bytes:
     return body.encode("utf-8", "surrogatepass") if isinstance(body, str) else b""
 
 
-def create_lambda_handler(config: BotConfig, credentials: SlackCredentials,
+def create_lambda_handler(config: BotConfig, credentials: SlackCredentials | CredentialSource,
                           classifier: EndpointClassifier | None = None, ledger: ReplyLedger | None = None,
                           lambda_client=None) -> Callable[[dict, object], dict]:
+    source = credentials if isinstance(credentials, CredentialSource) else CredentialSource.fixed(credentials)
     classifier = classifier or EndpointClassifier(config)
-    ledger = ledger or ReplyLedger.from_config(config)
-    intake = Intake(credentials.signing_secret)
-    slack_handler = SlackRequestHandler(create_app(config, credentials, ReactionChecker(config, ledger, classifier)))
-    if lambda_client is not None:
-        slack_handler.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(slack_handler.logger,
-                                                                                          lambda_client)
+    checker = ReactionChecker(config, ledger or ReplyLedger.from_config(config), classifier)
+    built: dict[SlackCredentials, SlackRequestHandler] = {}
+
+    def bolt(current: SlackCredentials) -> SlackRequestHandler:
+        """The Bolt app for these credentials, rebuilt (milliseconds) when the secret changed."""
+        if current not in built:
+            built.clear()
+            slack_handler = SlackRequestHandler(create_app(config, current, checker))
+            if lambda_client is not None:
+                slack_handler.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
+                    slack_handler.logger, lambda_client)
+            built[current] = slack_handler
+        return built[current]
+
+    bolt(source.get())  # at cold start, not on the first request
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context) -> dict:
@@ -65,14 +75,21 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials,
             if config.warmup_pings_endpoint:
                 classifier.ping()
             return {"warm": True}
+        current = source.get()  # cached; a stored or rotated secret arrives within its max age
         # Function URL requests and Bolt's lazy re-invocations carry Slack's headers; anything else is
         # not a request and Bolt answers it 404.
-        screened = intake.screen(_raw_body(event), event["headers"]) if "headers" in event else PASS
+        screened = PASS
+        if "headers" in event:
+            raw = _raw_body(event)
+            screened = Intake(current.signing_secret).screen(raw, event["headers"])
+            if screened.reason == "invalid signature" and (fresh := source.refresh()) is not None:
+                current = fresh  # the secret changed since it was cached: verify once more
+                screened = Intake(current.signing_secret).screen(raw, event["headers"])
         if screened.status is not None:
             return {"statusCode": screened.status, "headers": {"content-type": "application/json"},
                     "body": screened.body}
         pop_lazy_failure()
-        response = slack_handler.handle(event, context)
+        response = bolt(current).handle(event, context)
         failure = pop_lazy_failure()
         if failure is not None:
             raise LazyCheckError(f"lazy check failed ({failure.__class__.__name__}); Lambda will retry") from failure

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -78,28 +79,63 @@ class BotConfig:
         return from_env(cls, env, ConfigError)
 
 
-def load_credentials(config: BotConfig, env: Mapping[str, str] | None = None, secrets_client=None) -> SlackCredentials:
-    """From Secrets Manager when `slack_secret_id` is set (cached by Powertools), else SLACK_* env vars."""
-    env = os.environ if env is None else env
-    if config.slack_secret_id:
+class CredentialSource:
+    """The Slack credentials as they are now: from Secrets Manager when `slack_secret_id` is set (through
+    Powertools, cached `max_age_s`), else the SLACK_* variables. A secret stored or rotated after deploy
+    reaches a warm container within `max_age_s`, or at once when a request fails verification
+    (`refresh`, at most once per `refresh_interval_s`, so forged requests cannot hammer Secrets Manager)."""
+
+    def __init__(self, config: BotConfig, env: Mapping[str, str] | None = None, secrets_client=None,
+                 max_age_s: int = 300, refresh_interval_s: float = 30.0, clock=time.monotonic):
+        self.secret_id, self.max_age_s, self.refresh_interval_s, self.clock = (
+            config.slack_secret_id, max_age_s, refresh_interval_s, clock)
+        self._last_refresh = float("-inf")
+        self._provider = None
+        self._fixed: SlackCredentials | None = None
+        if not self.secret_id:
+            env = os.environ if env is None else env
+            token, secret = env.get("SLACK_BOT_TOKEN", ""), env.get("SLACK_SIGNING_SECRET", "")
+            if not token or not secret:
+                raise ConfigError(f"set {env_name('slack_secret_id')}, or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
+            self._fixed = SlackCredentials(token, secret)
+            return
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
         if secrets_client is None and config.secrets_endpoint_url:
             import boto3
 
             secrets_client = boto3.client("secretsmanager", endpoint_url=config.secrets_endpoint_url)
-        provider = SecretsProvider(boto3_client=secrets_client) if secrets_client else SecretsProvider()
+        self._provider = SecretsProvider(boto3_client=secrets_client) if secrets_client else SecretsProvider()
+
+    @classmethod
+    def fixed(cls, credentials: SlackCredentials) -> CredentialSource:
+        source = cls.__new__(cls)
+        source.secret_id, source._provider, source._fixed = "", None, credentials
+        return source
+
+    def get(self, force: bool = False) -> SlackCredentials:
+        if self._fixed is not None:
+            return self._fixed
         try:
-            raw = provider.get(config.slack_secret_id, max_age=300)
+            raw = self._provider.get(self.secret_id, max_age=self.max_age_s, force_fetch=force)  # type: ignore[union-attr]
         except Exception as exc:  # noqa: BLE001 - re-raised with the secret's name, never its value
-            raise ConfigError(f"cannot read Slack secret {config.slack_secret_id}: {exc.__class__.__name__}") from None
+            raise ConfigError(f"cannot read Slack secret {self.secret_id}: {exc.__class__.__name__}") from None
         try:
             values = json.loads(raw if isinstance(raw, str) else raw.decode())
             return SlackCredentials(values["bot_token"], values["signing_secret"])
         except (ValueError, KeyError, TypeError):
-            raise ConfigError(f"secret {config.slack_secret_id} must be JSON with bot_token and signing_secret"
-                              ) from None
-    token, secret = env.get("SLACK_BOT_TOKEN", ""), env.get("SLACK_SIGNING_SECRET", "")
-    if not token or not secret:
-        raise ConfigError(f"set {env_name('slack_secret_id')}, or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
-    return SlackCredentials(token, secret)
+            raise ConfigError(f"secret {self.secret_id} must be JSON with bot_token and signing_secret") from None
+
+    def refresh(self) -> SlackCredentials | None:
+        """Reads the secret again, bypassing the cache; None when not allowed yet or nothing changed."""
+        if self._fixed is not None or self.clock() - self._last_refresh < self.refresh_interval_s:
+            return None
+        self._last_refresh = self.clock()
+        before = self.get()
+        after = self.get(force=True)
+        return after if after != before else None
+
+
+def load_credentials(config: BotConfig, env: Mapping[str, str] | None = None, secrets_client=None) -> SlackCredentials:
+    """The credentials once (local entry points); the Lambda keeps a `CredentialSource`."""
+    return CredentialSource(config, env, secrets_client).get()

@@ -5,7 +5,9 @@ secret) fail the cold start with a message naming what is missing.
 """
 
 from handlers.slack.aws_lambda import create_lambda_handler
-from handlers.slack.config import BotConfig, load_credentials
+from handlers.slack.config import BotConfig, CredentialSource
 
 _config = BotConfig.from_env()
-handler = create_lambda_handler(_config, load_credentials(_config))
+_credentials = CredentialSource(_config)
+_credentials.get()  # an unreadable or malformed secret fails the cold start, naming the secret
+handler = create_lambda_handler(_config, _credentials)

@@ -187,14 +187,14 @@ def function_url_event(body: str, headers: dict[str, str]) -> dict:
 
 class Harness:
     def __init__(self, moto_url, ledger_table, endpoint, ledger_class=ReplyLedger, retry_delays_s=(0.2, 0.4),
-                 **overrides):
+                 credential_source=None, **overrides):
         self.credentials = SlackCredentials("xoxb-" + uuid.uuid4().hex, uuid.uuid4().hex)
         self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret).start()
         self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, **overrides)
         self.lambda_api = LocalLambda(retry_delays_s)
         ledger = ledger_class(self.config.ledger_table, self.config.lease_seconds, self.config.ledger_ttl_days,
                               endpoint_url=moto_url)
-        self.handler = create_lambda_handler(self.config, self.credentials, ledger=ledger,
+        self.handler = create_lambda_handler(self.config, credential_source or self.credentials, ledger=ledger,
                                              lambda_client=self.lambda_api)
         self.lambda_api.handler = self.handler
         self.channel = "C" + uuid.uuid4().hex[:8].upper()

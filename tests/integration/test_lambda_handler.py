@@ -13,7 +13,7 @@ import uuid
 import boto3
 import pytest
 
-from handlers.slack.config import BotConfig, ConfigError, load_credentials
+from handlers.slack.config import BotConfig, ConfigError, CredentialSource, load_credentials
 from handlers.slack.ledger import ReplyLedger
 from tests.conftest import REPO
 from tests.integration.conftest import LambdaContext
@@ -99,6 +99,26 @@ def test_missing_configuration_fails_the_cold_start_clearly() -> None:
     result = subprocess.run([sys.executable, "-c", "import handlers.slack.lambda_handler"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
+
+
+def test_a_secret_stored_after_deploy_is_used_without_a_cold_start(harness, moto_url: str) -> None:
+    """The deploy stores a placeholder; the operator then stores the real secret. A warm container
+    re-reads it on the first request that fails verification (not only after the cache's 5 minutes)."""
+    secrets = boto3.client("secretsmanager", endpoint_url=moto_url)
+    name = f"decorum/{uuid.uuid4().hex}"
+    secrets.create_secret(Name=name, SecretString=json.dumps({"bot_token": "xoxb-set-me", "signing_secret": "x"}))
+    config = BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id=name, secrets_endpoint_url=moto_url)
+    source = CredentialSource(config, refresh_interval_s=60)
+    h = harness(credential_source=source)
+    assert source.get().bot_token == "xoxb-set-me"  # warm, with the placeholder cached
+    secrets.put_secret_value(SecretId=name, SecretString=json.dumps(
+        {"bot_token": h.credentials.bot_token, "signing_secret": h.credentials.signing_secret}))
+    ts = h.standin.post_user_message(h.channel, "you are an idiot")
+    assert h.react(ts)["statusCode"] == 200  # verified with the secret read again
+    h.lambda_api.drain()
+    assert len(h.standin.replies_to(h.channel, ts)) == 1  # and the reply went out with the new token
+    # Forged requests cannot make it read the secret again and again: once per interval.
+    assert source.refresh() is None
 
 
 def test_credentials_come_from_secrets_manager(moto_url: str) -> None:
