@@ -187,25 +187,17 @@ def test_endpoint_faults_are_retried_within_the_budget(make_bot, endpoint) -> No
     assert endpoint.calls - calls_before == 3
 
 
-def test_endpoint_timeouts_are_retried(make_bot, endpoint) -> None:
-    bot = make_bot(classify_first_timeout_s=0.5, classify_timeout_s=0.5)
+@pytest.mark.parametrize(("first_timeout_s", "calls"), [(0.5, 2), (3.0, 1)], ids=["retried", "cold-start"])
+def test_a_slow_endpoint_is_retried_unless_the_first_call_may_wait_for_a_cold_start(
+        make_bot, endpoint, first_timeout_s: float, calls: int) -> None:
+    """A 1.5 s answer: past the warm timeout (retried), or within the first call's cold-start budget."""
+    bot = make_bot(classify_first_timeout_s=first_timeout_s, classify_timeout_s=0.5)
     ts = bot.post("you idiot")
     endpoint.faults[:] = ["slow"]
     calls_before = endpoint.calls
     bot.react(ts)
     (reply,) = bot.replies(ts, wait_s=15)
-    assert outcome(reply) in ("flagged", "clean") and endpoint.calls - calls_before == 2
-
-
-def test_a_cold_first_call_is_waited_for_not_retried(make_bot, endpoint) -> None:
-    """A serverless cold start (here 1.5 s) longer than the warm timeout still answers the first call."""
-    bot = make_bot(classify_first_timeout_s=3.0, classify_timeout_s=0.5)
-    ts = bot.post("you idiot")
-    endpoint.faults[:] = ["slow"]
-    calls_before = endpoint.calls
-    bot.react(ts)
-    (reply,) = bot.replies(ts, wait_s=15)
-    assert outcome(reply) in ("flagged", "clean") and endpoint.calls - calls_before == 1
+    assert outcome(reply) in ("flagged", "clean") and endpoint.calls - calls_before == calls
 
 
 def test_an_endpoint_that_always_fails_gets_one_failure_reply_and_a_retry_later(make_bot, endpoint) -> None:
