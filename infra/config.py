@@ -33,6 +33,8 @@ class ModelBuildSettings:
     gpu_image_tag: str = "2.5.1-gpu-py311-cu124-ubuntu22.04-ec2"  # an AWS Deep Learning Containers pytorch-training tag
     timeout_minutes: int = 120
     model_package_group: str = "decorum-toxicity"
+    # Register builds as Approved (deployed at once) instead of PendingManualApproval.
+    approve_when_gates_pass: bool = False
 
     def __post_init__(self) -> None:
         if self.profile not in ("quick", "full"):
@@ -45,9 +47,10 @@ class ModelBuildSettings:
 
 @dataclass(frozen=True)
 class InferenceSettings:
-    # "build": the CodeBuild job runs during deploy and its output is served (one `cdk deploy --all`);
-    # "asset": a local artifact (`make model`) is uploaded; "version": an already published version.
-    model_source: Literal["build", "asset", "version"] = "build"
+    # "registry": the endpoint serves the approved version of the Model Package Group; the deployer
+    # (infra/deployment.py) creates it on the first approval and moves it on every later one.
+    # "asset": a local artifact (`make model`) is uploaded and served; "version": a published version.
+    model_source: Literal["registry", "asset", "version"] = "registry"
     model_artifact: str = "build/model/model.tar.gz"
     model_version: str = ""
     memory_mb: int = 2048
@@ -56,8 +59,6 @@ class InferenceSettings:
     intra_op_threads: int = 0  # 0: one per vCPU the memory size gives
 
     def __post_init__(self) -> None:
-        if self.model_source not in ("build", "asset", "version"):
-            raise InfraConfigError("decorum.inference.model_source must be 'build', 'asset' or 'version'")
         if self.model_source == "version" and not self.model_version:
             raise InfraConfigError("decorum.inference.model_version is required when model_source is 'version'")
         if self.memory_mb not in range(1024, 6145, 1024):

@@ -1,70 +1,44 @@
-"""Model build: the artifact bucket, the CodeBuild project running `python -m model_build build`, and
-(optionally) a custom resource that starts the build during `cdk deploy` and waits for it."""
+"""Model build: the artifact bucket and the CodeBuild project running `python -m model_build build`. It runs
+on demand (`make model-cloud`, or `aws codebuild start-build`), never during `cdk deploy`; it publishes
+the archive and registers a version in the Model Package Group, where approval deploys it
+(infra/deployment.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from aws_cdk import (
-    CustomResource,
+    CfnOutput,
     Duration,
     RemovalPolicy,
     Stack,
     aws_codebuild,
     aws_iam,
     aws_kms,
-    aws_lambda,
     aws_logs,
     aws_s3,
     aws_s3_assets,
-    custom_resources,
 )
 from constructs import Construct
 
 from infra import nag
 from infra.config import ModelBuildSettings
 from infra.inference import serving_image
-from model_build.publish import MODELS_PREFIX, SERVING_IMAGE_ENV, latest_key, model_key
+from infra.names import artifact_bucket_name
+from model_build.publish import MODELS_PREFIX, SERVING_IMAGE_ENV
 
 REPO = Path(__file__).resolve().parent.parent
 BUILD_PYTHON = "3.11"  # CodeBuild's runtime; within pyproject.toml's requires-python
 SOURCE_EXCLUDES = [".venv", "node_modules", "build", "cdk.out", ".cache", ".git", "**/__pycache__", "tests", "bench"]
 
-# Runs in the custom resource's Lambdas: start the build on create/update, poll it until it ends.
-_BUILD_WAITER = """
-import json, os, boto3
-codebuild, s3 = boto3.client("codebuild"), boto3.client("s3")
-
-def on_event(event, context):
-    if event["RequestType"] == "Delete":
-        return {"PhysicalResourceId": event["PhysicalResourceId"]}
-    build = codebuild.start_build(projectName=os.environ["PROJECT"])["build"]
-    return {"PhysicalResourceId": build["id"]}
-
-def is_complete(event, context):
-    if event["RequestType"] == "Delete":
-        return {"IsComplete": True}
-    build = codebuild.batch_get_builds(ids=[event["PhysicalResourceId"]])["builds"][0]
-    status = build["buildStatus"]
-    if status == "IN_PROGRESS":
-        return {"IsComplete": False}
-    if status != "SUCCEEDED":
-        raise RuntimeError(f"model build {build['id']} ended {status}: see its CodeBuild logs")
-    latest = json.loads(s3.get_object(Bucket=os.environ["BUCKET"], Key=os.environ["LATEST_KEY"])["Body"].read())
-    key = os.environ["MODEL_KEY_TEMPLATE"].format(version=latest["version"])
-    uri = f"s3://{os.environ['BUCKET']}/{key}"
-    return {"IsComplete": True, "Data": {"ModelDataUrl": uri, "ModelKey": key, "Version": latest["version"]}}
-"""
-
-
 class ModelBuild(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, settings: ModelBuildSettings, prefix: str,
-                 build_during_deploy: bool) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: ModelBuildSettings, prefix: str) -> None:
         super().__init__(scope, construct_id)
         self.key = aws_kms.Key(self, "Key", enable_key_rotation=True, removal_policy=RemovalPolicy.RETAIN,
                                description=f"{prefix}: model artifacts and build logs")
         self.bucket = aws_s3.Bucket(
             self, "Artifacts",
+            bucket_name=artifact_bucket_name(prefix),
             versioned=True,
             encryption=aws_s3.BucketEncryption.KMS,
             encryption_key=self.key,
@@ -96,6 +70,9 @@ class ModelBuild(Construct):
                 "PROFILE": aws_codebuild.BuildEnvironmentVariable(value=settings.profile),
                 "ARTIFACT_URI": aws_codebuild.BuildEnvironmentVariable(value=f"s3://{self.bucket.bucket_name}"),
                 "MODEL_PACKAGE_GROUP": aws_codebuild.BuildEnvironmentVariable(value=settings.model_package_group),
+                # Approved: a build that passes its gates goes live (the deployer acts on approval).
+                "APPROVAL": aws_codebuild.BuildEnvironmentVariable(
+                    value="Approved" if settings.approve_when_gates_pass else "PendingManualApproval"),
                 # The image each Model Registry entry names beside its model archive.
                 SERVING_IMAGE_ENV: aws_codebuild.BuildEnvironmentVariable(
                     value=serving_image(self, "ServingImage").image_uri),
@@ -114,7 +91,8 @@ class ModelBuild(Construct):
                     "build": {"commands": [
                         "python -m model_build build --config model_build/configs/$PROFILE.toml --out build/model"
                         " --set publish.artifact_uri=$ARTIFACT_URI"
-                        " --set publish.model_package_group=$MODEL_PACKAGE_GROUP",
+                        " --set publish.model_package_group=$MODEL_PACKAGE_GROUP"
+                        " --set publish.approval=$APPROVAL",
                     ]},
                 },
             }),
@@ -130,11 +108,8 @@ class ModelBuild(Construct):
                                         resource_name=f"{settings.model_package_group}/*")],
         ))
 
-        self.model_data_url: str | None = None
-        self.model_key: str | None = None
-        self.model_version: str | None = None
-        if build_during_deploy:
-            self._build_during_deploy(source.asset_hash)
+        CfnOutput(self, "BuildProject", value=self.project.project_name,
+                  description="Build and register a model: aws codebuild start-build --project-name <this>")
         self._acknowledge_findings(settings)
 
     def _acknowledge_findings(self, settings: ModelBuildSettings) -> None:
@@ -160,49 +135,3 @@ class ModelBuild(Construct):
                                       "pinned by tag in cdk.json): CodeBuild's own GPU images are years old.")
             nag.ack_findings(self.project, "IAM5", "Pulling the DLC image needs ecr:GetAuthorizationToken, which AWS "
                                                    "defines on '*' only.", "Resource::*")
-
-    def _build_during_deploy(self, *hashes: str) -> None:
-        def logs(construct_id: str) -> aws_logs.LogGroup:
-            return aws_logs.LogGroup(self, construct_id, retention=aws_logs.RetentionDays.ONE_MONTH,
-                                     removal_policy=RemovalPolicy.DESTROY)
-
-        def handler(name: str, entry: str) -> aws_lambda.Function:
-            return aws_lambda.Function(
-                self, name,
-                runtime=aws_lambda.Runtime.PYTHON_3_14,
-                architecture=aws_lambda.Architecture.ARM_64,
-                handler=f"index.{entry}",
-                code=aws_lambda.Code.from_inline(_BUILD_WAITER),
-                timeout=Duration.seconds(30),
-                environment={"PROJECT": self.project.project_name, "BUCKET": self.bucket.bucket_name,
-                             "LATEST_KEY": latest_key(), "MODEL_KEY_TEMPLATE": model_key("{version}")},
-                log_group=logs(f"{name}Logs"),
-            )
-
-        start, poll = handler("StartBuild", "on_event"), handler("PollBuild", "is_complete")
-        start.add_to_role_policy(aws_iam.PolicyStatement(actions=["codebuild:StartBuild"],
-                                                         resources=[self.project.project_arn]))
-        poll.add_to_role_policy(aws_iam.PolicyStatement(actions=["codebuild:BatchGetBuilds"],
-                                                        resources=[self.project.project_arn]))
-        poll.add_to_role_policy(aws_iam.PolicyStatement(actions=["s3:GetObject"],
-                                                        resources=[self.bucket.arn_for_objects(latest_key())]))
-        self.key.grant_decrypt(poll)
-        provider = custom_resources.Provider(
-            self, "BuildProvider", on_event_handler=start, is_complete_handler=poll,
-            query_interval=Duration.minutes(1), total_timeout=Duration.hours(2),
-            log_group=logs("BuildProviderLogs"),
-        )
-        # New source or data: a new build (and so a new model) on the next deploy.
-        build = CustomResource(self, "Build", service_token=provider.service_token,
-                               properties={"SourceHashes": ",".join(hashes)})
-        for function in (start, poll, provider):
-            nag.ack_findings(function, "IAM4", nag.LAMBDA_BASIC, nag.LAMBDA_BASIC_FINDING)
-        framework = [provider.node.find_child(f"framework-{name}") for name in ("isComplete", "onTimeout")]
-        nag.ack_findings(provider, "IAM5",
-                         "CDK's Provider framework invokes its own handler functions (ARN:* covers their versions).",
-                         *(f"Resource::{nag.arn(f)}:*" for f in (start, poll, *framework)))
-        nag.ack(provider, SF1="CDK's Provider waiter state machine; the build's own logs are in CodeBuild's log group.",
-                SF2="CDK's Provider waiter state machine: a poll loop with no application traffic to trace.")
-        self.model_data_url = build.get_att_string("ModelDataUrl")
-        self.model_key = build.get_att_string("ModelKey")
-        self.model_version = build.get_att_string("Version")

@@ -25,7 +25,8 @@ PERIOD = Duration.minutes(5)
 
 class Monitoring(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: MonitoringSettings, prefix: str,
-                 endpoint_name: str, variant_name: str, function_name: str, dead_letters: aws_sqs.IQueue) -> None:
+                 endpoint_name: str, variant_name: str, function_name: str, dead_letters: aws_sqs.IQueue,
+                 deployer_function_name: str | None = None) -> None:
         super().__init__(scope, construct_id)
         key = aws_kms.Key(self, "TopicKey", enable_key_rotation=True, removal_policy=RemovalPolicy.DESTROY,
                           description=f"{prefix}: alarm topic")
@@ -91,6 +92,11 @@ class Monitoring(Construct):
         alarm("bot-reaction-to-reply-p99", bot(BotMetric.REACTION_TO_REPLY_LATENCY, "p99"),
               settings.reaction_to_reply_p99_ms,
               "p99 time from the reaction to the bot's reply", sustained=True)
+        if deployer_function_name:
+            alarm("model-deployment-failed", Metric(namespace="AWS/Lambda", metric_name="Errors", statistic="Sum",
+                                                    dimensions_map={"FunctionName": deployer_function_name},
+                                                    period=PERIOD),
+                  1, "an approved model version could not be deployed; the endpoint serves the previous one")
         alarm("bot-lost-checks", dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD,
                                                                                            statistic="Maximum"),
               1, "lazy checks that failed every retry: a reaction went unanswered")

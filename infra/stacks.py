@@ -19,8 +19,7 @@ class ModelBuildStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: DecorumConfig, **kwargs) -> None:
         super().__init__(scope, construct_id, description="Decorum: model artifacts and the model-build job",
                          **kwargs)
-        self.model_build = ModelBuild(self, "ModelBuild", settings=config.model_build, prefix=config.prefix,
-                                      build_during_deploy=config.inference.model_source == "build")
+        self.model_build = ModelBuild(self, "ModelBuild", settings=config.model_build, prefix=config.prefix)
 
 
 class InferenceStack(Stack):
@@ -29,7 +28,7 @@ class InferenceStack(Stack):
         super().__init__(scope, construct_id, description="Decorum: the SageMaker serverless endpoint", **kwargs)
         self.inference = Inference(self, "Inference", settings=config.inference, prefix=config.prefix,
                                    artifact_bucket=model_build.bucket, artifact_key=model_build.key,
-                                   built_model_key=model_build.model_key)
+                                   model_package_group=config.model_build.model_package_group)
 
 
 class SlackBotStack(Stack):
@@ -47,7 +46,9 @@ class MonitoringStack(Stack):
         super().__init__(scope, construct_id, description="Decorum: alarms and the on-call dashboard", **kwargs)
         self.monitoring = Monitoring(self, "Monitoring", settings=config.monitoring, prefix=config.prefix,
                                      endpoint_name=inference.endpoint_name, variant_name=inference.variant_name,
-                                     function_name=bot.function_name, dead_letters=bot.dead_letters)
+                                     function_name=bot.function_name, dead_letters=bot.dead_letters,
+                                     deployer_function_name=(inference.deployer.function.function_name
+                                                             if inference.deployer else None))
 
 
 @dataclass

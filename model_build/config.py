@@ -192,6 +192,8 @@ class PublishConfig:
     # s3://bucket/prefix; empty or offline: the publish step is skipped with a log line.
     artifact_uri: str = ""
     model_package_group: str = ""
+    # The status a registered version starts with; "Approved" deploys it (the deployer acts on approval).
+    approval: Literal["PendingManualApproval", "Approved"] = "PendingManualApproval"
 
     def __post_init__(self) -> None:
         if self.artifact_uri and not self.artifact_uri.startswith("s3://"):

@@ -61,16 +61,16 @@ def publish(cfg: PublishConfig, out: Path, version: str, metrics: Metrics, s3=No
     image = os.environ.get(SERVING_IMAGE_ENV, "")
     if cfg.model_package_group and image:
         register(sagemaker or boto3.client("sagemaker"), cfg.model_package_group, version, model_uri,
-                 f"s3://{bucket}/{metrics_key}", image, metrics)
+                 f"s3://{bucket}/{metrics_key}", image, metrics, cfg.approval)
     elif cfg.model_package_group:
         log.info("publish: registry skipped (%s not set)", SERVING_IMAGE_ENV)
     return model_uri
 
 
 def register(sagemaker, group: str, version: str, model_uri: str, metrics_uri: str, image: str,
-             metrics: Metrics) -> str:
-    """Adds the version to the model package group (created on first use), pending manual approval.
-    Returns the model package ARN."""
+             metrics: Metrics, approval: str = "PendingManualApproval") -> str:
+    """Adds the version to the model package group (created on first use) with `approval` as its status;
+    approving it (now or later) deploys it. Returns the model package ARN."""
     try:
         sagemaker.create_model_package_group(ModelPackageGroupName=group,
                                              ModelPackageGroupDescription="Decorum toxicity models")
@@ -81,7 +81,7 @@ def register(sagemaker, group: str, version: str, model_uri: str, metrics_uri: s
     response = sagemaker.create_model_package(
         ModelPackageGroupName=group,
         ModelPackageDescription=f"decorum {version}",
-        ModelApprovalStatus="PendingManualApproval",
+        ModelApprovalStatus=approval,
         ModelMetrics={"ModelQuality": {"Statistics": {"ContentType": "application/json", "S3Uri": metrics_uri}}},
         CustomerMetadataProperties={  # the figures a reviewer compares versions by, in the registry's list
             "version": version,

@@ -61,21 +61,44 @@ def test_codebuild_runs_the_full_profile_and_publishes(default_app) -> None:
     assert "publish.artifact_uri=$ARTIFACT_URI" in build
     env = {v["Name"]: v.get("Value") for v in project["Properties"]["Environment"]["EnvironmentVariables"]}
     assert env["PROFILE"] == "full"
+    assert env["APPROVAL"] == "PendingManualApproval" and "publish.approval=$APPROVAL" in build
     # The registry entry names the image the endpoint runs: the same asset, by its source hash.
-    (model,) = default_app[1]["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
-    endpoint_image = json.dumps(model["Properties"]["PrimaryContainer"]["Image"])
     registry_image = json.dumps(env[SERVING_IMAGE_ENV])
     image_tag = registry_image.rsplit(":", 1)[-1].strip('"]}')
-    assert len(image_tag) == 64 and image_tag in endpoint_image
+    assert len(image_tag) == 64  # a content hash: the image asset the endpoint's role may pull
+    inference = statements(default_app[1]["DecorumInference"])
+    pulls = [st for st in inference if "ecr:BatchGetImage" in as_list(st["Action"])]
+    assert pulls and "container-assets" in json.dumps(pulls[0]["Resource"])
     assert project["Properties"]["Environment"]["ComputeType"] == "BUILD_GENERAL1_LARGE"
     assert spec["phases"]["install"]["commands"] == ["python -m pip install --quiet -r requirements.txt"]
-    # One `cdk deploy --all`: the build runs during the deploy and the endpoint serves its output.
-    template.resource_count_is("AWS::CloudFormation::CustomResource", 1)
+    # `cdk deploy` never waits for a build: no custom resource starts one.
+    for template in default_app[1].values():
+        template.resource_count_is("AWS::CloudFormation::CustomResource", 0)
 
 
-def test_explicit_version_needs_no_build_during_deploy(tmp_path: Path) -> None:
+def test_approval_deploys_the_registry_version_through_the_deployer(default_app) -> None:
+    """The SageMaker MLOps way: an EventBridge rule on the group's state changes runs the deployer; the
+    endpoint is not CloudFormation's, and nothing per build crosses stacks."""
+    template = default_app[1]["DecorumInference"]
+    template.resource_count_is("AWS::SageMaker::Endpoint", 0)
+    template.has_resource_properties("AWS::Events::Rule", {"EventPattern": {
+        "source": ["aws.sagemaker"], "detail-type": ["SageMaker Model Package State Change"],
+        "detail": {"ModelPackageGroupName": ["decorum-toxicity"]}}})
+    (deployer,) = template.find_resources("AWS::Lambda::Function", {"Properties": {
+        "Handler": "handlers.deployer.lambda_handler.handler"}}).values()
+    variables = deployer["Properties"]["Environment"]["Variables"]
+    assert variables["DECORUM_ENDPOINT_NAME"] == "decorum-toxicity" and variables["DECORUM_MAX_CONCURRENCY"] == "20"
+    found = {a: s for s in statements(template) for a in as_list(s["Action"])}
+    assert ":endpoint/decorum-toxicity" in json.dumps(found["sagemaker:UpdateEndpoint"]["Resource"])
+    assert "model-package/decorum-toxicity/*" in json.dumps(found["sagemaker:DescribeModelPackage"]["Resource"])
+    assert "iam:PassRole" in found and "ssm:PutParameter" in found
+    # Across stacks only what never changes per build: the artifact key's ARN (names are built, not imported).
+    imports = set(re.findall(r'"Fn::ImportValue": "([^"]+)"', json.dumps(template.to_json())))
+    assert imports == {i for i in imports if "ModelBuildKey" in i} and len(imports) == 1
+
+
+def test_an_explicit_version_is_served_by_a_cloudformation_endpoint(tmp_path: Path) -> None:
     _, templates = synth(tmp_path, {"inference": {"model_source": "version", "model_version": "20261123-1"}})
-    templates["DecorumModelBuild"].resource_count_is("AWS::CloudFormation::CustomResource", 0)
     (model,) = templates["DecorumInference"].find_resources("AWS::SageMaker::Model").values()
     url = json.dumps(model["Properties"]["PrimaryContainer"]["ModelDataUrl"])
     assert "models/20261123-1/model.tar.gz" in url
@@ -95,8 +118,8 @@ def test_local_artifact_is_uploaded_as_an_asset(tmp_path: Path) -> None:
 
 
 def test_serverless_endpoint_config(tmp_path: Path) -> None:
-    _, templates = synth(tmp_path, {"inference": {"memory_mb": 3072, "max_concurrency": 10,
-                                                  "provisioned_concurrency": 2}})
+    _, templates = synth(tmp_path, {"inference": {"model_source": "version", "model_version": "v1", "memory_mb": 3072,
+                                                  "max_concurrency": 10, "provisioned_concurrency": 2}})
     template = templates["DecorumInference"]
     template.has_resource_properties("AWS::SageMaker::EndpointConfig", {"ProductionVariants": [Match.object_like({
         "VariantName": "AllTraffic",
@@ -115,10 +138,12 @@ def test_endpoint_logs_have_a_home_a_retention_and_a_writer(default_app) -> None
     assert {"logs:CreateLogStream", "logs:PutLogEvents", "cloudwatch:PutMetricData"} <= actions
 
 
-def test_endpoint_role_reads_exactly_the_served_archive(default_app) -> None:
-    template = default_app[1]["DecorumInference"]
-    s3 = [s for s in statements(template) if "s3:GetObject" in as_list(s["Action"])]
-    assert len(s3) == 1 and "ModelKey" in json.dumps(s3[0]["Resource"])
+def test_endpoint_role_reads_the_published_archives_only(default_app, tmp_path: Path) -> None:
+    s3 = [s for s in statements(default_app[1]["DecorumInference"]) if "s3:GetObject" in as_list(s["Action"])]
+    assert len(s3) == 1 and json.dumps(s3[0]["Resource"]).endswith('"/models/*"]]}')  # any approved version
+    _, templates = synth(tmp_path, {"inference": {"model_source": "version", "model_version": "v7"}})
+    s3 = [s for s in statements(templates["DecorumInference"]) if "s3:GetObject" in as_list(s["Action"])]
+    assert len(s3) == 1 and "models/v7/model.tar.gz" in json.dumps(s3[0]["Resource"])  # exactly the one served
 
 
 @pytest.mark.parametrize(("decorum", "message"), [
@@ -220,7 +245,8 @@ def test_bot_permissions_are_scoped_to_named_resources(default_app) -> None:
 
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(default_app) -> None:
     allowed_star = {"ecr:GetAuthorizationToken", "xray:PutTraceSegments", "xray:PutTelemetryRecords",
-                    "cloudwatch:PutMetricData"}  # held to SageMaker's namespaces by a condition
+                    "cloudwatch:PutMetricData",  # held to SageMaker's namespaces by a condition
+                    "sagemaker:ListModelPackages"}  # a list action: no resource
     for name, template in default_app[1].items():
         for statement in statements(template):
             actions = as_list(statement["Action"])
@@ -310,6 +336,11 @@ def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) 
     assert not names & {"torch", "transformers", "boto3", "botocore", "onnxruntime"}
     assert not (bundle / "handlers" / "inference").exists()
     assert not missing_handlers_modules(bundle), "the bundle lacks modules the bot imports"
+    manifest = json.loads((tmp_path / "DecorumInference.assets.json").read_text())
+    (deployer,) = [tmp_path / f["source"]["path"] for f in manifest["files"].values()
+                   if (tmp_path / f["source"]["path"] / "handlers" / "deployer").is_dir()]
+    assert {p.name for p in (deployer / "handlers").iterdir()} == {"__init__.py", "settings.py", "deployer"}
+    assert not missing_handlers_modules(deployer), "the deployer's bundle lacks modules it imports"
 
 
 def missing_handlers_modules(root: Path) -> set[str]:

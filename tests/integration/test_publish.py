@@ -71,6 +71,21 @@ def test_publish_uploads_and_registers_each_version_with_its_metrics(
     assert (container["Image"], container["ModelDataUrl"]) == (IMAGE, uri)
 
 
+def test_a_build_can_register_its_version_approved(built_model: Path, aws: tuple,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """`approve_when_gates_pass`: publish runs after the gate, so an approved entry deploys at once."""
+    s3, sagemaker = aws
+    s3.create_bucket(Bucket="decorum-approved")
+    monkeypatch.setenv(SERVING_IMAGE_ENV, IMAGE)
+    cfg = PublishConfig(artifact_uri="s3://decorum-approved", model_package_group="decorum-approved-test",
+                        approval="Approved")
+    publish(cfg, built_model, "20261124-1", METRICS, s3=s3, sagemaker=sagemaker)
+    (package,) = sagemaker.list_model_packages(ModelPackageGroupName="decorum-approved-test")[
+        "ModelPackageSummaryList"]
+    assert sagemaker.describe_model_package(ModelPackageName=package["ModelPackageArn"])[
+        "ModelApprovalStatus"] == "Approved"
+
+
 def test_without_a_serving_image_the_upload_still_happens_and_the_registry_is_skipped(
         built_model: Path, aws: tuple, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     s3, sagemaker = aws
