@@ -13,9 +13,11 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Callable
 
 from aws_lambda_powertools import Logger
+from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
@@ -26,6 +28,7 @@ from handlers.slack.config import LOG_SERVICE, BotConfig, CredentialSource, Slac
 from handlers.slack.intake import PASS, Intake
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import pop_lazy_failure
+from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 
 logger = Logger(service=LOG_SERVICE)
 
@@ -36,6 +39,16 @@ class LazyCheckError(RuntimeError):
 
 def is_warmup(event: dict) -> bool:
     return bool(event.get("warmup")) or event.get("source") == "aws.events"
+
+
+def _is_lazy_run(event: dict) -> bool:
+    return any(k.lower() == "x-slack-bolt-lazy-only" for k in (event.get("headers") or {}))
+
+
+def _emit_ack_latency(milliseconds: float) -> None:
+    metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
+    metrics.add_metric(name=BotMetric.ACK_LATENCY, unit=MetricUnit.Milliseconds, value=milliseconds)
+    metrics.flush_metrics()
 
 
 def _raw_body(event: dict) -> bytes:
@@ -71,6 +84,7 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials | Cre
 
     @logger.inject_lambda_context(clear_state=True)
     def handler(event: dict, context) -> dict:
+        started = time.perf_counter()
         if is_warmup(event):
             if config.warmup_pings_endpoint:
                 classifier.ping()
@@ -90,6 +104,8 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials | Cre
                     "body": screened.body}
         pop_lazy_failure()
         response = bolt(current).handle(event, context)
+        if not _is_lazy_run(event):  # Slack waits 3 s for this answer; lazy runs are not waited for
+            _emit_ack_latency((time.perf_counter() - started) * 1e3)
         failure = pop_lazy_failure()
         if failure is not None:
             raise LazyCheckError(f"lazy check failed ({failure.__class__.__name__}); Lambda will retry") from failure

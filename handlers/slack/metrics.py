@@ -21,3 +21,4 @@ class BotMetric(StrEnum):
     VERDICT_FLAGGED = "VerdictFlagged"
     VERDICT_CLEAN = "VerdictClean"
     REACTION_TO_REPLY_LATENCY = "ReactionToReplyLatency"  # ms from the reaction's event_ts to the reply
+    ACK_LATENCY = "AckLatency"  # ms the Lambda took to answer Slack's request (not lazy runs, not warm-ups)

@@ -274,7 +274,7 @@ def test_warm_keeping_alternatives(tmp_path: Path) -> None:
     ("Invocation5XXErrors", "Sum", 1, False),
     ("Invocation4XXErrors", "Sum", 5, False),
     ("ServerlessConcurrentExecutionsUtilization", "Maximum", 0.9, True),
-    ("Duration", "p99", 2500, True),
+    ("AckLatency", "p99", 2500, True),
     ("Errors", "Sum", 1, False),
     ("Throttles", "Sum", 1, False),
     ("AsyncEventsDropped", "Sum", 1, False),

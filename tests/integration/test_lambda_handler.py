@@ -15,6 +15,7 @@ import pytest
 
 from handlers.slack.config import BotConfig, ConfigError, CredentialSource, load_credentials
 from handlers.slack.ledger import ReplyLedger
+from handlers.slack.metrics import BotMetric
 from tests.conftest import REPO
 from tests.integration.conftest import LambdaContext
 
@@ -151,3 +152,22 @@ def test_config_from_env_is_validated(env: dict, message: str | None) -> None:
             BotConfig.from_env(env)
     else:
         assert BotConfig.from_env(env).trigger_emojis == ("a", "b")
+
+
+def test_the_ack_is_measured_apart_from_lazy_runs_and_warm_ups(harness, capfd: pytest.CaptureFixture,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """The alarm on Slack's 3 s is on AckLatency: one per HTTP request, none for the lazy check it starts."""
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    h = harness()
+    ts = h.standin.post_user_message(h.channel, "you are an idiot")
+    capfd.readouterr()
+    assert h.react(ts)["statusCode"] == 200
+    h.handler({"warmup": True}, LambdaContext())
+    h.lambda_api.drain()
+    assert h.lambda_api.attempts == ["ok"]  # the lazy check ran (and emitted its own metrics)
+    blobs = [json.loads(line) for line in capfd.readouterr().out.splitlines() if '"_aws"' in line]
+    acks = [b for b in blobs if BotMetric.ACK_LATENCY in b]
+    (value,) = [v for b in acks for v in (b[BotMetric.ACK_LATENCY] if isinstance(b[BotMetric.ACK_LATENCY], list)
+                                          else [b[BotMetric.ACK_LATENCY]])]
+    assert 0 < value < 3000
+    assert any(BotMetric.REACTION_TO_REPLY_LATENCY in b for b in blobs)
