@@ -36,7 +36,7 @@ def serving_image(scope: Construct, construct_id: str) -> aws_ecr_assets.DockerI
     names the image in each Model Registry entry) refer to one image, pushed once."""
     return aws_ecr_assets.DockerImageAsset(
         scope, construct_id, directory=str(REPO / "handlers"), file="inference/Dockerfile",
-        exclude=["slack", "**/__pycache__"], platform=aws_ecr_assets.Platform.LINUX_AMD64,
+        exclude=["slack", "deployer", "**/__pycache__"], platform=aws_ecr_assets.Platform.LINUX_AMD64,
     )
 
 
