@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bench.common import REPO, RESULTS
+from bench.explain import bench_explain
 from bench.generalization import bench_generalization
 from bench.memory import bench_memory
 from bench.model import bench_model
@@ -24,7 +25,7 @@ from bench.slack import bench_slack
 from bench.stack import bench_stack
 from handlers.inference.artifact import missing_files
 
-SECTIONS = {"model": bench_model, "http": bench_http, "memory": bench_memory, "slack": lambda _: bench_slack(),
+SECTIONS = {"model": bench_model, "explain": bench_explain, "http": bench_http, "memory": bench_memory, "slack": lambda _: bench_slack(),
             "stack": bench_stack, "quality": bench_quality, "generalization": bench_generalization}
 
 

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -27,9 +28,11 @@ from tokenizers import Tokenizer
 
 from handlers.inference.artifact import INPUT_NAMES, MODEL_FILE, OUTPUT_NAME, TOKENIZER_FILE, Manifest, missing_files
 from handlers.inference.settings import ModelSettings
-from handlers.invocation import Result
+from handlers.invocation import Result, Word
 
 ENCODE_CHUNK_CHARS = 16_384  # texts are tokenized in chunks of about this many characters
+EXPLAIN_MAX_WORDS = 64
+WORD = re.compile(r"\S+")  # a word as written: what a reader would point at
 
 
 class WorkLimitError(ValueError):
@@ -177,13 +180,40 @@ class ToxicityModel:
         np.maximum.at(out, np.asarray(owners), probabilities)
         return out
 
-    def classify(self, texts: list[str], return_all_scores: bool = True, max_sequences: int | None = None
-                 ) -> list[Result]:
+    def classify(self, texts: list[str], return_all_scores: bool = True, max_sequences: int | None = None,
+                 explain: bool = False) -> list[Result]:
+        explanations = self.explain(texts, max_sequences) if explain else [(None, None)] * len(texts)
         results = []
-        for row in self.scores(texts, max_sequences):
+        for row, (words, note) in zip(self.scores(texts, max_sequences), explanations, strict=True):
             flagged = [label for label, p, t in zip(self.labels, row, self.thresholds, strict=True) if p >= t]
             scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
             if not return_all_scores:
                 scores = {label: scores[label] for label in flagged}
-            results.append(Result(scores, flagged))
+            results.append(Result(scores, flagged, words, note))
         return results
+
+    def explain(self, texts: list[str], max_sequences: int | None = None
+                ) -> list[tuple[list[Word], str | None]]:
+        """Occlusion over words, on this model: a word's weight for a label is how much the label's
+        probability falls when the word is left out. Every variant of every text is scored in one call
+        (it counts against `max_sequences`). Past `EXPLAIN_MAX_WORDS` words, the text up to that word is
+        explained, with a note saying so."""
+        spans, batch = [], []
+        for text in texts:
+            words = list(WORD.finditer(text))[: EXPLAIN_MAX_WORDS + 1]
+            shown = words[:EXPLAIN_MAX_WORDS]
+            excerpt = text[: shown[-1].end()] if len(words) > EXPLAIN_MAX_WORDS else text
+            spans.append((shown, len(words) > EXPLAIN_MAX_WORDS))
+            batch.append(excerpt)
+            batch.extend(excerpt[: w.start()] + excerpt[w.end() :] for w in shown)
+        probabilities = self.scores(batch, max_sequences)
+        out, at = [], 0
+        for shown, cut in spans:
+            base, variants = probabilities[at], probabilities[at + 1 : at + 1 + len(shown)]
+            at += 1 + len(shown)
+            words = [Word(w.group(), w.start(), w.end(),
+                          {label: round(float(base[j] - variant[j]), 6) for j, label in enumerate(self.labels)})
+                     for w, variant in zip(shown, variants, strict=True)]
+            note = f"only the first {EXPLAIN_MAX_WORDS} words are explained" if cut else None
+            out.append((words, note))
+        return out

@@ -25,6 +25,7 @@ from handlers.inference.model import ToxicityModel, WorkLimitError
 from handlers.inference.settings import Limits
 from handlers.invocation import (
     CONTENT_TYPE,
+    EXPLAIN,
     INPUTS,
     MODEL_VERSION,
     PARAMETER_NAMES,
@@ -39,8 +40,8 @@ log = logging.getLogger("decorum.inference")
 RUNTIME_PATH = re.compile(r"^/endpoints/[A-Za-z0-9\-]{1,63}/invocations$")
 
 
-def parse_request(body: bytes, content_type: str, limits: Limits) -> tuple[list[str], bool]:
-    """Validates an /invocations body; returns (texts, return_all_scores)."""
+def parse_request(body: bytes, content_type: str, limits: Limits) -> tuple[list[str], bool, bool]:
+    """Validates an /invocations body; returns (texts, return_all_scores, explain)."""
     if content_type.split(";")[0].strip().lower() != CONTENT_TYPE:
         raise RequestError(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, f"Content-Type must be {CONTENT_TYPE}")
     try:
@@ -65,10 +66,11 @@ def parse_request(body: bytes, content_type: str, limits: Limits) -> tuple[list[
     unknown = set(parameters) - PARAMETER_NAMES
     if unknown:
         raise RequestError(HTTPStatus.BAD_REQUEST, f"unknown parameter(s): {sorted(unknown)[:5]}"[:200])
-    return_all = parameters.get(RETURN_ALL_SCORES, True)
-    if not isinstance(return_all, bool):
-        raise RequestError(HTTPStatus.BAD_REQUEST, f'"{RETURN_ALL_SCORES}" must be true or false')
-    return texts, return_all
+    flags = {name: parameters.get(name, name == RETURN_ALL_SCORES) for name in (RETURN_ALL_SCORES, EXPLAIN)}
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise RequestError(HTTPStatus.BAD_REQUEST, f'"{name}" must be true or false')
+    return texts, flags[RETURN_ALL_SCORES], flags[EXPLAIN]
 
 
 class InferenceServer(HardenedHTTPServer):
@@ -84,9 +86,10 @@ class InferenceServer(HardenedHTTPServer):
         self.limits: Limits
 
     def invoke(self, body: bytes, content_type: str) -> dict:
-        texts, return_all = parse_request(body, content_type, self.limits)
+        texts, return_all, explain = parse_request(body, content_type, self.limits)
         try:
-            results = self.model.classify(texts, return_all, max_sequences=self.limits.max_windows_per_request)
+            results = self.model.classify(texts, return_all, max_sequences=self.limits.max_windows_per_request,
+                                          explain=explain)
         except WorkLimitError as exc:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc)) from None
         return response_payload(self.model.version, results)

@@ -195,3 +195,34 @@ def test_served_tokenizer_reads_obfuscations_as_training_did(server) -> None:
     assert status == 200
     scores = [r["scores"] for r in body["results"]]
     assert scores[0] == scores[1] == scores[2]
+
+
+def test_explanations_point_at_the_words_as_written(server) -> None:
+    text = "Ünïcödé 🙂 you   absolute\tidiot!!"
+    status, body = invoke(server, {"inputs": [text, ""], "parameters": {"explain": True}})
+    assert status == 200
+    words, empty = (r["explanation"] for r in body["results"])
+    assert [w["text"] for w in words] == text.split() and empty == []
+    assert all(text[w["start"]:w["end"]] == w["text"] for w in words)
+    assert all(set(w["weights"]) == {"toxic", "hate"} for w in words)
+    assert "explanation" not in invoke(server, {"inputs": text})[1]["results"][0]  # only when asked for
+
+
+def test_an_explanation_is_the_exported_models_own_occlusion(server, toxicity_model: ToxicityModel) -> None:
+    """Honest by construction: each weight is the served model's probability with the word minus without."""
+    text = "shut up you stupid idiot"
+    _, body = invoke(server, {"inputs": text, "parameters": {"explain": True}})
+    full = toxicity_model.scores([text])[0]
+    for word in body["results"][0]["explanation"]:
+        without = toxicity_model.scores([text[: word["start"]] + text[word["end"]:]])[0]
+        # Dynamic int8 picks its activation scale per batch: the batched variants shift by up to ~1e-3.
+        assert word["weights"]["toxic"] == pytest.approx(float(full[0] - without[0]), abs=3e-3)
+
+
+def test_long_text_explains_its_first_words_with_a_note(server) -> None:
+    text = " ".join(f"word{i}" for i in range(100))
+    _, body = invoke(server, {"inputs": text, "parameters": {"explain": True}})
+    result = body["results"][0]
+    assert len(result["explanation"]) == 64 and result["explanation"][-1]["text"] == "word63"
+    assert "first 64 words" in result["explanation_note"]
+    assert invoke(server, {"inputs": text, "parameters": {"explain": "yes"}})[0] == 400

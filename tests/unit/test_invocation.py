@@ -19,7 +19,7 @@ def test_requests_carry_only_known_parameters() -> None:
     assert json.loads(request_body(["a", "b"], return_all_scores=False)) == {
         "inputs": ["a", "b"], "parameters": {"return_all_scores": False}}
     with pytest.raises(ValueError, match="unknown parameter"):
-        request_body("a", explain=True)
+        request_body("a", top_k=2)
 
 
 @pytest.mark.parametrize("payload", [{}, {"results": [{"scores": {"toxic": "high"}, "flagged": []}]},
