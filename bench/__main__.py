@@ -25,8 +25,9 @@ from bench.slack import bench_slack
 from bench.stack import bench_stack
 from handlers.inference.artifact import missing_files
 
-SECTIONS = {"model": bench_model, "explain": bench_explain, "http": bench_http, "memory": bench_memory, "slack": lambda _: bench_slack(),
-            "stack": bench_stack, "quality": bench_quality, "generalization": bench_generalization}
+SECTIONS = {"model": bench_model, "explain": bench_explain, "http": bench_http, "memory": bench_memory,
+            "slack": lambda _: bench_slack(), "stack": bench_stack, "quality": bench_quality,
+            "generalization": bench_generalization}
 
 
 def main(argv: list[str] | None = None) -> int:
