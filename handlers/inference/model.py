@@ -182,9 +182,10 @@ class ToxicityModel:
 
     def classify(self, texts: list[str], return_all_scores: bool = True, max_sequences: int | None = None,
                  explain: bool = False) -> list[Result]:
-        explanations = self.explain(texts, max_sequences) if explain else [(None, None)] * len(texts)
+        probabilities = self.scores(texts, max_sequences)
+        explanations = self.explain(texts, max_sequences, probabilities) if explain else [(None, None)] * len(texts)
         results = []
-        for row, (words, note) in zip(self.scores(texts, max_sequences), explanations, strict=True):
+        for row, (words, note) in zip(probabilities, explanations, strict=True):
             flagged = [label for label, p, t in zip(self.labels, row, self.thresholds, strict=True) if p >= t]
             scores = {label: round(float(p), 6) for label, p in zip(self.labels, row, strict=True)}
             if not return_all_scores:
@@ -192,28 +193,32 @@ class ToxicityModel:
             results.append(Result(scores, flagged, words, note))
         return results
 
-    def explain(self, texts: list[str], max_sequences: int | None = None
+    def explain(self, texts: list[str], max_sequences: int | None = None, scored: np.ndarray | None = None
                 ) -> list[tuple[list[Word], str | None]]:
         """Occlusion over words, on this model: a word's weight for a label is how much the label's
         probability falls when the word is left out. Every variant of every text is scored in one call
         (it counts against `max_sequences`). Past `EXPLAIN_MAX_WORDS` words, the text up to that word is
-        explained, with a note saying so."""
+        explained, with a note saying so. `scored`: the texts' own probabilities, if already computed."""
         spans, batch = [], []
-        for text in texts:
+        for i, text in enumerate(texts):
             words = list(WORD.finditer(text))[: EXPLAIN_MAX_WORDS + 1]
             shown = words[:EXPLAIN_MAX_WORDS]
-            excerpt = text[: shown[-1].end()] if len(words) > EXPLAIN_MAX_WORDS else text
-            spans.append((shown, len(words) > EXPLAIN_MAX_WORDS))
-            batch.append(excerpt)
+            cut = len(words) > EXPLAIN_MAX_WORDS
+            excerpt = text[: shown[-1].end()] if cut else text
+            base = None if cut or scored is None else scored[i]  # the whole text was scored already
+            if base is None:
+                batch.append(excerpt)
+            spans.append((shown, cut, base))
             batch.extend(excerpt[: w.start()] + excerpt[w.end() :] for w in shown)
         probabilities = self.scores(batch, max_sequences)
         out, at = [], 0
-        for shown, cut in spans:
-            base, variants = probabilities[at], probabilities[at + 1 : at + 1 + len(shown)]
-            at += 1 + len(shown)
+        for shown, cut, base in spans:
+            if base is None:
+                base, at = probabilities[at], at + 1
+            variants = probabilities[at : at + len(shown)]
+            at += len(shown)
             words = [Word(w.group(), w.start(), w.end(),
                           {label: round(float(base[j] - variant[j]), 6) for j, label in enumerate(self.labels)})
                      for w, variant in zip(shown, variants, strict=True)]
-            note = f"only the first {EXPLAIN_MAX_WORDS} words are explained" if cut else None
-            out.append((words, note))
+            out.append((words, f"only the first {EXPLAIN_MAX_WORDS} words are explained" if cut else None))
         return out
