@@ -64,10 +64,10 @@ class Deployer:
                 detail.get("ModelPackageGroupName") != self.config.model_package_group:
             return {"skipped": "not this model package group's state change"}
         package, status = detail.get("ModelPackageArn", ""), detail.get("ModelApprovalStatus")
-        live = self.live()
         if status == "Approved":
             return self.deploy(package)
-        if status == "Rejected" and live and live["package"] == package:
+        live = self.live() if status == "Rejected" else None
+        if live and live["package"] == package:
             newest = self.newest_approved(excluding=package)
             if newest is None:
                 log.warning(json.dumps({"event": "live_version_rejected", "package": package,
