@@ -17,7 +17,7 @@ def bench_slack() -> dict:
     from slack_bolt import BoltRequest
     from slack_bolt.lazy_listener import LazyListenerRunner
 
-    from handlers.slack.app import create_app
+    from handlers.slack.app import Services, create_app
     from handlers.slack.checker import Reaction, ReactionChecker
     from handlers.slack.classifier import Verdict
     from handlers.slack.config import BotConfig, SlackCredentials
@@ -51,7 +51,7 @@ def bench_slack() -> dict:
             pass
 
     checker = ReactionChecker(config, InstantLedger(), FixedClassifier())
-    app = create_app(config, credentials, checker)
+    app = create_app(config, credentials, Services(checker, None))
     app.listener_runner.lazy_listener_runner = NoLazy()
     app.listener_runner.lazy_listener_runner.logger = app.logger
     standin.post_user_message("C1", "warm-up")

@@ -80,6 +80,10 @@ class SlackSettings:
     warmup_pings_endpoint: bool = True
     provisioned_concurrency: int = 0
     snap_start: bool = False
+    explain: bool = True  # name the words that drove a verdict
+    # Votes on verdicts: kept this many days; with the message text only when the workspace opts in.
+    feedback_ttl_days: int = 90
+    feedback_keep_text: bool = False
 
     def __post_init__(self) -> None:
         if self.provisioned_concurrency and self.snap_start:
@@ -101,6 +105,9 @@ class MonitoringSettings:
     async_event_age_ms: float = 120_000.0  # Lambda's max event age for lazy checks is 240 s
     endpoint_4xx_per_period: float = 5.0  # refused requests per 5 minutes
     endpoint_concurrency_utilization: float = 0.9  # of the endpoint's MaxConcurrency
+    # People said "wrong" to this share of the live model's verdicts in an hour (with enough votes).
+    feedback_wrong_rate_percent: float = 40.0
+    feedback_min_votes: float = 5.0
 
     def __post_init__(self) -> None:
         if self.alarm_email and ("@" not in self.alarm_email or any(c.isspace() for c in self.alarm_email)):
@@ -108,6 +115,8 @@ class MonitoringSettings:
         for f in dataclasses.fields(self):
             if f.name != "alarm_email" and not getattr(self, f.name) > 0:
                 raise InfraConfigError(f"decorum.monitoring.{f.name} must be > 0")
+        if self.feedback_wrong_rate_percent > 100:
+            raise InfraConfigError("decorum.monitoring.feedback_wrong_rate_percent must be at most 100")
 
 
 @dataclass(frozen=True)

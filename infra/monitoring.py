@@ -14,10 +14,10 @@ from aws_cdk import (
     aws_sns_subscriptions,
     aws_sqs,
 )
-from aws_cdk.aws_cloudwatch import ComparisonOperator, GraphWidget, Metric, TreatMissingData
+from aws_cdk.aws_cloudwatch import ComparisonOperator, GraphWidget, MathExpression, Metric, TreatMissingData
 from constructs import Construct
 
-from handlers.slack.metrics import DIMENSIONS, NAMESPACE, BotMetric
+from handlers.slack.metrics import DIMENSIONS, MODEL_VERSION_DIMENSION, NAMESPACE, BotMetric
 from infra.config import MonitoringSettings
 
 PERIOD = Duration.minutes(5)
@@ -52,7 +52,8 @@ class Monitoring(Construct):
 
         self.alarms: list[aws_cloudwatch.Alarm] = []
 
-        def alarm(name: str, metric: Metric, threshold: float, description: str, sustained: bool = False) -> None:
+        def alarm(name: str, metric: Metric | MathExpression, threshold: float, description: str,
+                  sustained: bool = False) -> None:
             """Counts of failures page at once; latencies and levels only when 2 of 3 periods breach (one
             slow cold start is not an incident). Every alarm also says when it is over (OK action)."""
             made = metric.create_alarm(
@@ -98,6 +99,15 @@ class Monitoring(Construct):
                                                     dimensions_map={"FunctionName": deployer_function_name},
                                                     period=PERIOD),
                   1, "an approved model version could not be deployed; the endpoint serves the previous one")
+        # Votes arrive by the handful: judged per hour, and only once enough people voted.
+        votes = {"right": bot(BotMetric.LIVE_FEEDBACK_RIGHT, "Sum").with_(period=Duration.hours(1)),
+                 "wrong": bot(BotMetric.LIVE_FEEDBACK_WRONG, "Sum").with_(period=Duration.hours(1))}
+        wrong_rate = MathExpression(
+            expression=f"IF((right + wrong) >= {settings.feedback_min_votes:g}, 100 * wrong / (right + wrong), 0)",
+            using_metrics=votes, period=Duration.hours(1), label="wrong votes on the live model (%)")
+        alarm("feedback-wrong-rate", wrong_rate, settings.feedback_wrong_rate_percent,
+              f"people said 'wrong' to at least {settings.feedback_wrong_rate_percent:g} % of the live model's "
+              f"verdicts in an hour (at least {settings.feedback_min_votes:g} votes)")
         alarm("bot-lost-checks", dead_letters.metric_approximate_number_of_messages_visible(period=PERIOD,
                                                                                            statistic="Maximum"),
               1, "lazy checks that failed every retry: a reaction went unanswered")
@@ -128,5 +138,17 @@ class Monitoring(Construct):
             GraphWidget(title="Acks to Slack (ms), Lambda errors and throttles", width=8,
                         left=[bot(BotMetric.ACK_LATENCY, p) for p in percentiles],
                         right=[lambda_metric("Errors", "Sum"), lambda_metric("Throttles", "Sum")]),
+        )
+
+        def per_version(name: BotMetric) -> MathExpression:  # one line per model version that got votes
+            return MathExpression(expression=(
+                f"SEARCH('{{{NAMESPACE},{','.join(sorted([*DIMENSIONS, MODEL_VERSION_DIMENSION]))}}} "
+                f"MetricName=\"{name}\"', 'Sum', 3600)"), using_metrics={}, label=name)
+
+        self.dashboard.add_widgets(
+            GraphWidget(title="Votes on the live model (per hour)", width=12, stacked=True,
+                        left=list(votes.values())),
+            GraphWidget(title="Votes per model version (per hour)", width=12,
+                        left=[per_version(BotMetric.FEEDBACK_RIGHT), per_version(BotMetric.FEEDBACK_WRONG)]),
         )
 

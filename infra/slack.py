@@ -13,6 +13,7 @@ from aws_cdk import (
     aws_events,
     aws_events_targets,
     aws_iam,
+    aws_kms,
     aws_lambda,
     aws_lambda_destinations,
     aws_logs,
@@ -23,6 +24,7 @@ from constructs import Construct
 
 from handlers.settings import to_env
 from handlers.slack.config import BotConfig
+from handlers.slack.feedback import EXPIRES_AT as FEEDBACK_EXPIRES_AT
 from infra import nag
 from infra.bundling import slack_lambda_code
 from infra.config import InfraConfigError, SlackSettings
@@ -47,6 +49,22 @@ class SlackBot(Construct):
             # No point-in-time recovery: the table holds dedup claims that expire in days; restoring it
             # would at worst let a retried event be answered twice. Backups would cost without value.
             removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Votes on verdicts, and (only where the workspace opts in) the text they judged: the one table
+        # that may hold message text, so it has its own key, and backups (it is next model's training data).
+        self.feedback_key = aws_kms.Key(self, "FeedbackKey", enable_key_rotation=True,
+                                        removal_policy=RemovalPolicy.RETAIN, description=f"{prefix}: feedback table")
+        # Table (not TableV2): TableV2 renders a customer managed key per replica region, which a
+        # region-agnostic stack cannot.
+        self.feedback_table = aws_dynamodb.Table(
+            self, "Feedback",
+            partition_key=aws_dynamodb.Attribute(name="pk", type=aws_dynamodb.AttributeType.STRING),
+            billing_mode=aws_dynamodb.BillingMode.PAY_PER_REQUEST,
+            time_to_live_attribute=FEEDBACK_EXPIRES_AT,
+            encryption=aws_dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.feedback_key,
+            point_in_time_recovery_specification=aws_dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            removal_policy=RemovalPolicy.RETAIN,
         )
         self.secret = aws_secretsmanager.Secret(
             self, "SlackCredentials",
@@ -75,6 +93,10 @@ class SlackBot(Construct):
             reply_mode=settings.reply_mode,
             lease_seconds=settings.timeout_seconds + 15,  # > the function timeout: a live attempt is never taken over
             warmup_pings_endpoint=settings.warmup_pings_endpoint,
+            explain=settings.explain,
+            feedback_table=self.feedback_table.table_name,
+            feedback_ttl_days=settings.feedback_ttl_days,
+            feedback_keep_text=settings.feedback_keep_text,
         )
         if bot_config.classify_budget_s + 5 > settings.timeout_seconds:
             raise InfraConfigError(f"decorum.slack.timeout_seconds ({settings.timeout_seconds}) must exceed the "
@@ -122,6 +144,8 @@ class SlackBot(Construct):
             actions=["sagemaker:InvokeEndpoint"], resources=[endpoint_arn]))
         self.function.add_to_role_policy(aws_iam.PolicyStatement(
             actions=["dynamodb:UpdateItem", "dynamodb:GetItem"], resources=[self.table.table_arn]))
+        self.feedback_table.grant(self.function, "dynamodb:UpdateItem")  # record verdicts, set votes
+        self.feedback_key.grant_encrypt_decrypt(self.function)
         self.secret.grant_read(self.function)
 
         if settings.warmup_minutes:
@@ -150,5 +174,8 @@ class SlackBot(Construct):
                                   "an AWS rotation Lambda; update the secret when you rotate them there.")
         nag.ack(self.table, DDB3="Dedup claims with a 7-day TTL: losing them at worst answers a retried event twice; "
                                  "point-in-time recovery would cost without value.")
+        nag.ack_findings(self.function, "IAM5", "KMS data-key actions on the feedback table's own key "
+                                                "(GenerateDataKey*, ReEncrypt*), as CDK's key grant writes them.",
+                         "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
         nag.ack(self.dead_letters, SQS3="This queue is itself the on-failure destination of the bot's asynchronous "
                                         "invocations (lazy checks that failed every retry).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import statistics
 import sys
@@ -38,7 +39,7 @@ def _show(post: dict) -> str:
         if block.get("type") == "section":
             lines.append(block["text"]["text"])
         elif block.get("type") == "context":
-            lines.append("  " + " ".join(e.get("text", "") for e in block["elements"]))
+            lines.append("  " + " · ".join(e.get("text", "") for e in block["elements"]))
     return "\n".join("      │ " + line for text in lines for line in text.splitlines())
 
 
@@ -92,6 +93,7 @@ def demo(model_dir: Path, check_verdicts: bool = True) -> int:
             for name in ("claim", "fetch", "classify"):
                 if name in timings:
                     breakdown[name].append(timings[name])
+        failures += _vote_and_export(stack, posted[1][1])
         print("latency breakdown (ms, p50 / max over the replies above):")
         print(f"  event -> ack      {statistics.median(acks):7.2f} / {max(acks):7.2f}   ({len(acks)} deliveries)")
         for name, values in breakdown.items():
@@ -105,6 +107,36 @@ def demo(model_dir: Path, check_verdicts: bool = True) -> int:
         return 1
     print(f"demo passed: {len(posted)} messages, exactly one reply each; other emoji and repeated reactions ignored")
     return 0
+
+
+def _vote_and_export(stack, message_ts: str) -> list[str]:
+    """The reactor's private view of the words, one "Wrong" vote on that verdict, and the export of the
+    votes as training rows (what `python -m model_build feedback-export` writes)."""
+    import boto3
+
+    from handlers.slack.feedback import VOTE_ACTIONS, FeedbackStore
+    from local.stack import FAKE_AWS, FEEDBACK_TABLE
+    from model_build.feedback_export import export
+
+    standin: SlackStandIn = stack.standin
+    (reply,) = standin.replies_to(CHANNEL, message_ts)
+    private = [p for p in standin.workspace.ephemeral_posts if p.get("thread_ts") == message_ts]
+    for note in private:
+        print(f"  [explained, privately to {note['user']}]\n{_show(note)}\n")
+    wrong = next(action for action, choice in VOTE_ACTIONS.items() if choice == "wrong")
+    delivery = standin.click(reply, wrong, user="UCARA")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "said wrong" not in json.dumps(standin.bot_post(CHANNEL, reply["ts"])):
+        time.sleep(0.05)
+    updated = standin.bot_post(CHANNEL, reply["ts"])
+    print(f"  [vote] UCARA clicked Wrong (acked {delivery.ack_ms:.1f} ms); the verdict now reads:\n{_show(updated)}\n")
+    client = boto3.client("dynamodb", endpoint_url=stack.moto_url, region_name=FAKE_AWS["AWS_REGION"],
+                          aws_access_key_id="local", aws_secret_access_key="local")
+    out = Path("build/feedback/data.csv")
+    count = export(FeedbackStore(FEEDBACK_TABLE, client=client), out)
+    print(f"  [feedback export] {count} training row(s) written to {out} (votes with kept text)\n")
+    problems = [] if "said wrong" in json.dumps(updated) else ["the Wrong vote did not update the verdict"]
+    return problems + ([] if count == 1 else [f"expected 1 exported feedback row, got {count}"])
 
 
 def run(model_dir: Path, ports: Ports) -> int:

@@ -1,11 +1,14 @@
 """A local stand-in for Slack, speaking the real protocols on localhost.
 
 - Web API (`WebClient(base_url=standin.api_url)`): auth.test, conversations.history,
-  conversations.replies, chat.postMessage, chat.postEphemeral; bearer-token checked; a 429 with
-  Retry-After can be scheduled to test the bot's back-off.
+  conversations.replies, chat.postMessage, chat.postEphemeral, chat.update; bearer-token checked; a
+  429 with Retry-After can be scheduled to test the bot's back-off.
 - Events API: `react()` sends a signed `reaction_added` event_callback to the bot's request URL
   and, like Slack, redelivers it (X-Slack-Retry-Num 1..3, X-Slack-Retry-Reason) when the bot does
   not answer 2xx within 3 s.
+- Interactivity: `click()` sends a signed `block_actions` payload (a form with `payload=<json>`) for a
+  button of a bot post, as Slack does when a person clicks it (never redelivered); the bot may
+  answer through the payload's `response_url`, recorded in `workspace.responses`.
 - Every bot post is recorded, for tests and the demo to read.
 - A small page at `/` lists the channel and lets a person post messages and add reactions.
 """
@@ -23,7 +26,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlencode, urlparse
 
 from handlers.httpd import ConnectionLimits, HardenedHTTPServer, QuietHandler
 
@@ -55,6 +58,7 @@ class Workspace:
     ephemeral_posts: list[dict] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     api_calls: list[str] = field(default_factory=list)
+    responses: list[dict] = field(default_factory=list)  # what the bot sent to response_urls
 
 
 class SlackStandIn:
@@ -165,9 +169,13 @@ class SlackStandIn:
     def deliver(self, envelope: dict, retry_num: int = 0, timestamp: int | None = None,
                 signature: str | None = None, timeout_s: float = ACK_TIMEOUT_S) -> Delivery:
         """One signed HTTP delivery (what Slack sends), returning the status or None on timeout."""
+        body, headers = self.signed_request(envelope, retry_num, timestamp, signature)
+        return self._post(body, headers, envelope["event_id"], retry_num, timeout_s)
+
+    def _post(self, body: str, headers: dict[str, str], delivery_id: str, retry_num: int,
+              timeout_s: float = ACK_TIMEOUT_S) -> Delivery:
         if not self.request_url:
             raise RuntimeError("no request URL: set standin.request_url to the bot's /slack/events")
-        body, headers = self.signed_request(envelope, retry_num, timestamp, signature)
         request = urllib.request.Request(self.request_url, data=body.encode(), headers=headers, method="POST")
         started = time.perf_counter()
         try:
@@ -177,7 +185,7 @@ class SlackStandIn:
             status = exc.code
         except (TimeoutError, urllib.error.URLError):
             status = None
-        delivery = Delivery(envelope["event_id"], retry_num, status, (time.perf_counter() - started) * 1e3)
+        delivery = Delivery(delivery_id, retry_num, status, (time.perf_counter() - started) * 1e3)
         with self._lock:
             self.workspace.deliveries.append(delivery)
         return delivery
@@ -194,6 +202,54 @@ class SlackStandIn:
 
     def react(self, channel: str, ts: str, emoji: str, user: str = "UBOB") -> list[Delivery]:
         return self.send_event(self.reaction_event(channel, ts, emoji, user))
+
+    # ------------------------------------------------------------------------------ interactivity
+
+    def interaction_payload(self, post: dict, action_id: str, user: str = "UBOB") -> dict:
+        """The `block_actions` payload Slack sends when `user` clicks button `action_id` of bot post
+        `post` (a public post from `bot_posts`, or an ephemeral one from `ephemeral_posts`)."""
+        (button,) = [element for block in post.get("blocks") or [] if block.get("type") == "actions"
+                     for element in block["elements"] if element.get("action_id") == action_id]
+        ephemeral = "user" in post and post.get("user") != BOT_USER_ID  # ephemeral posts name their viewer
+        with self._lock:
+            click_id = next(self._clock)
+        return {
+            "type": "block_actions",
+            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "api_app_id": "ADECORUM",
+            "token": "legacy-verification-token",
+            "container": {"type": "message", "message_ts": post["ts"], "channel_id": post["channel"],
+                          "is_ephemeral": ephemeral},
+            "trigger_id": f"{click_id}.trigger",
+            "team": {"id": TEAM_ID, "domain": "local"},
+            "channel": {"id": post["channel"], "name": post["channel"].lower()},
+            **({} if ephemeral else {"message": {k: v for k, v in post.items() if k not in ("channel", "posted_at")}}),
+            "response_url": f"{self.base_url}/response/{click_id}",
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "actions",
+                         "text": button["text"], "value": button.get("value", ""), "action_ts": f"{time.time():.6f}"}],
+        }
+
+    def signed_interaction(self, payload: dict, timestamp: int | None = None,
+                           signature: str | None = None) -> tuple[str, dict[str, str]]:
+        body = urlencode({"payload": json.dumps(payload)})
+        timestamp_s = str(int(time.time()) if timestamp is None else timestamp)
+        return body, {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Slack-Request-Timestamp": timestamp_s,
+            "X-Slack-Signature": signature if signature is not None else sign(self.signing_secret, timestamp_s, body),
+        }
+
+    def deliver_interaction(self, payload: dict, signature: str | None = None) -> Delivery:
+        body, headers = self.signed_interaction(payload, signature=signature)
+        return self._post(body, headers, payload["trigger_id"], 0)
+
+    def click(self, post: dict, action_id: str, user: str = "UBOB") -> Delivery:
+        return self.deliver_interaction(self.interaction_payload(post, action_id, user))
+
+    def bot_post(self, channel: str, ts: str) -> dict:
+        """A bot post as it is now (after any chat.update)."""
+        with self._lock:
+            return next(dict(p) for p in self.workspace.bot_posts if p["channel"] == channel and p["ts"] == ts)
 
     def wait_for_replies(self, channel: str, ts: str, count: int = 1, timeout_s: float = 10.0) -> list[dict]:
         deadline = time.monotonic() + timeout_s
@@ -276,12 +332,29 @@ class SlackStandIn:
         self.workspace.bot_posts.append({**message, "channel": args["channel"], "posted_at": time.time()})
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
 
+    def _api_chat_update(self, args: dict) -> dict:
+        messages = self._channel(args)
+        if messages is None:
+            return {"ok": False, "error": "channel_not_found"}
+        ts = str(args.get("ts", ""))
+        targets = [m for m in (*messages, *self.workspace.bot_posts)
+                   if m["ts"] == ts and m.get("channel", args["channel"]) == args["channel"]]
+        if not targets:
+            return {"ok": False, "error": "message_not_found"}
+        if targets[0].get("user") != BOT_USER_ID:
+            return {"ok": False, "error": "cant_update_message"}
+        for message in targets:
+            message["text"] = args.get("text", message["text"])
+            if args.get("blocks"):
+                message["blocks"] = _json_arg(args["blocks"])
+        return {"ok": True, "channel": args["channel"], "ts": ts, "text": targets[0]["text"]}
+
     def _api_chat_postEphemeral(self, args: dict) -> dict:  # noqa: N802
         if self._channel(args) is None:
             return {"ok": False, "error": "channel_not_found"}
         ts = self._next_ts()
         self.workspace.ephemeral_posts.append({**args, "blocks": _json_arg(args.get("blocks")), "ts": ts,
-                                               "posted_at": time.time()})
+                                               "posted_at": time.time()})  # `user`: who sees it
         return {"ok": True, "message_ts": ts}
 
 
@@ -300,24 +373,48 @@ def _json_arg(value):
     return value
 
 
+def _buttons(channel: str, message: dict) -> str:
+    forms = []
+    for block in message.get("blocks") or []:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            forms.append(f'<form method="post" action="/ui/click" style="display:inline">'
+                         f'<input type="hidden" name="channel" value="{html.escape(channel)}">'
+                         f'<input type="hidden" name="ts" value="{message["ts"]}">'
+                         f'<input type="hidden" name="action_id" value="{html.escape(element["action_id"])}">'
+                         f'<button>{html.escape(element["text"]["text"])}</button></form>')
+    return " ".join(forms)
+
+
+def _blocks_text(message: dict) -> str:
+    parts = [block["text"]["text"] for block in message.get("blocks") or [] if block.get("type") == "section"]
+    parts += [" ".join(e.get("text", "") for e in block["elements"]) for block in message.get("blocks") or []
+              if block.get("type") == "context"]
+    shown = "<br>".join(html.escape(part).replace("\n", "<br>") for part in parts)
+    return shown or html.escape(message.get("text", ""))
+
+
 def _render_page(standin: SlackStandIn) -> str:
     rows = []
     with standin._lock:
         for channel, messages in standin.workspace.messages.items():
             for m in messages:
-                who = "decorum (bot)" if m.get("user") == BOT_USER_ID else m.get("user", "?")
+                bot = m.get("user") == BOT_USER_ID
+                who = "decorum (bot)" if bot else m.get("user", "?")
                 indent = "&nbsp;&nbsp;&nbsp;&nbsp;↳ " if m.get("thread_ts") and m.get("thread_ts") != m["ts"] else ""
-                action = "" if m.get("user") == BOT_USER_ID else (
+                action = _buttons(channel, m) if bot else (
                     f'<form method="post" action="/ui/react" style="display:inline">'
                     f'<input type="hidden" name="channel" value="{html.escape(channel)}">'
                     f'<input type="hidden" name="ts" value="{m["ts"]}">'
                     f'<input name="emoji" value="triangular_flag_on_post" size="22"><button>react</button></form>')
-                rows.append(f"<li>{indent}<b>#{html.escape(channel)}</b> {html.escape(who)}: "
-                            f"{html.escape(m.get('text', ''))[:500]} {action}</li>")
+                text = _blocks_text(m) if bot else html.escape(m.get("text", ""))[:500]
+                rows.append(f"<li>{indent}<b>#{html.escape(channel)}</b> {html.escape(who)}: {text} {action}</li>")
+        private = [f"<li>to {html.escape(p.get('user', '?'))} in #{html.escape(p['channel'])}: {_blocks_text(p)}</li>"
+                   for p in standin.workspace.ephemeral_posts]
     return ("<!doctype html><meta charset=utf-8><title>Decorum local Slack</title>"
             "<h1>Decorum local Slack stand-in</h1><form method=post action=/ui/post>"
             "<input name=channel value=general size=10> <input name=text size=60 placeholder='say something'>"
-            "<button>post</button></form><ul>" + "".join(rows) + "</ul>")
+            "<button>post</button></form><ul>" + "".join(rows) + "</ul>"
+            + ("<h2>Only visible to one person (ephemeral)</h2><ul>" + "".join(private) + "</ul>" if private else ""))
 
 
 def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
@@ -345,12 +442,21 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             if self.path.startswith("/api/"):
                 return self._api()
+            if self.path.startswith("/response/"):  # a response_url: JSON like chat.postMessage's
+                length = int(self.headers.get("Content-Length") or 0)
+                message = json.loads(self.rfile.read(length) or b"{}")
+                with standin._lock:
+                    standin.workspace.responses.append({**message, "response_url": self.path})
+                return self.send(200, b"ok", "text/plain")
             args = self._args()
             if self.path == "/ui/post" and args.get("text"):
                 standin.post_user_message(args.get("channel", "general"), args["text"])
             elif self.path == "/ui/react":
                 threading.Thread(target=standin.react, args=(args["channel"], args["ts"], args.get("emoji", "")),
                                  daemon=True).start()
+            elif self.path == "/ui/click":
+                post = standin.bot_post(args["channel"], args["ts"])
+                threading.Thread(target=standin.click, args=(post, args["action_id"], "UBOB"), daemon=True).start()
             self.send(303, b"", "text/plain", {"Location": "/"})
 
         def _api(self) -> None:

@@ -34,6 +34,7 @@ from local.slack_standin import SlackStandIn
 REPO = Path(__file__).resolve().parent.parent
 ENDPOINT_NAME = "decorum-local"
 LEDGER_TABLE = "decorum-local-ledger"
+FEEDBACK_TABLE = "decorum-local-feedback"
 SECRET_ID = "decorum/local/slack"
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1"}
@@ -125,11 +126,12 @@ def _stop(child: subprocess.Popen) -> None:
 def _provision(moto_url: str, bot_token: str, signing_secret: str) -> None:
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
-    dynamodb.create_table(TableName=LEDGER_TABLE, BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-    dynamodb.update_time_to_live(TableName=LEDGER_TABLE,
-                                 TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+    for table in (LEDGER_TABLE, FEEDBACK_TABLE):
+        dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
+                              AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                              KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+        dynamodb.update_time_to_live(TableName=table,
+                                     TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
     secrets = boto3.client("secretsmanager", endpoint_url=moto_url, region_name="us-east-1",
                            aws_access_key_id="local", aws_secret_access_key="local")
     secrets.create_secret(Name=SECRET_ID, SecretString=json.dumps({"bot_token": bot_token,
@@ -167,9 +169,11 @@ def local_stack(model_dir: Path, ports: Ports | None = None, logs_dir: Path | No
         stack.standin = SlackStandIn(bot_token, signing_secret, port=ports.standin).start()
         env = {
             **FAKE_AWS,
+            # The local workspace keeps the text of voted messages, so the demo can export training rows.
             **to_env(BotConfig(endpoint_name=ENDPOINT_NAME, ledger_table=LEDGER_TABLE, slack_secret_id=SECRET_ID,
                                slack_api_url=stack.standin.api_url, dynamodb_endpoint_url=stack.moto_url,
-                               secrets_endpoint_url=stack.moto_url, sagemaker_endpoint_url=stack.inference_url)),
+                               secrets_endpoint_url=stack.moto_url, sagemaker_endpoint_url=stack.inference_url,
+                               feedback_table=FEEDBACK_TABLE, feedback_keep_text=True)),
             "POWERTOOLS_METRICS_DISABLED": "true",  # EMF goes to CloudWatch in AWS; locally it is noise
         }
         child, ready = _spawn("slack app", ["-m", "handlers.slack", "serve", "--port", str(ports.slack_app)], env,

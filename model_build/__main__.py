@@ -44,7 +44,13 @@ def main(argv: list[str] | None = None) -> int:
     capacity.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
     capacity.add_argument("--layers", type=int, nargs="+", default=[2, 3, 4], help="student depths to compare")
     capacity.add_argument("--held-out", action="append", default=[], metavar="SET")
+    feedback = sub.add_parser("feedback-export", help="votes on the bot's verdicts as training rows (CSV)")
+    feedback.add_argument("--out", required=True, type=Path, help="the CSV to write, e.g. data/feedback/data.csv")
+    feedback.add_argument("--table", help="the feedback table (default: $DECORUM_FEEDBACK_TABLE)")
+    feedback.add_argument("--endpoint-url", help="a local DynamoDB (moto) instead of AWS")
     args = parser.parse_args(argv)
+    if args.command == "feedback-export":
+        return _export_feedback(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("root", "onnxruntime", "transformers", "optimum", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -69,6 +75,22 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     minutes = (time.perf_counter() - started) / 60
     print(f"model {manifest.version} written to {args.out} in {minutes:.1f} min; report: {args.out / 'report.md'}")
+    return 0
+
+
+def _export_feedback(args: argparse.Namespace) -> int:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from handlers.slack.feedback import FeedbackStore
+    from model_build.feedback_export import export, table_name
+
+    try:
+        store = FeedbackStore(table_name(args.table), endpoint_url=args.endpoint_url)
+        count = export(store, args.out)
+    except (ValueError, BotoCoreError, ClientError) as exc:
+        print(f"feedback export failed: {exc}", file=sys.stderr)
+        return 2
+    print(f"{count} feedback rows written to {args.out}")
     return 0
 
 

@@ -13,7 +13,7 @@ Every loader maps its dataset's own labels onto Decorum's labels (default `toxic
 | toxigen_prompts    | the authors' class (hateful 1, neutral 0)    | the same                        |
 | mlma               | soft from the label set (`toxic` column)     | soft (`hate` column)            |
 | jigsaw             | any of its 6 labels                          | identity_hate                   |
-| generic            | a `toxic` column (0/1 or a fraction)         | a `hate` column; absent: masked |
+| generic            | a `toxic` column (0/1 or a fraction)         | a `hate` column; absent or empty: masked |
 
 A label a set does not annotate is NaN: the hard-label loss and the metrics skip it, while the
 teacher's soft targets still teach it to the student. EDOS annotated sexism only: its not-sexist
@@ -312,8 +312,9 @@ def load_generic(cfg: DatasetConfig, labels: tuple[str, ...], hasher: hashlib._H
     if not present:
         raise DataError(f"{location}: no label column; expected one of {list(labels)}")
     out = _Builder(cfg.name, labels)
-    for row in rows:
-        out.add(Example.thresholded(_clean(row["text"]), {label: row.fraction(label) for label in present}))
+    for row in rows:  # an empty cell: that row's label is unknown (masked), as in the feedback export
+        out.add(Example.thresholded(_clean(row["text"]), {label: row.fraction(label) for label in present
+                                                          if row[label].strip()}))
     return out.build(location)
 
 

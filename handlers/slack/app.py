@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -11,8 +12,10 @@ from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, R
 from handlers.slack.checker import ReactionChecker
 from handlers.slack.classifier import EndpointClassifier
 from handlers.slack.config import BotConfig, SlackCredentials
+from handlers.slack.feedback import FeedbackStore
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import register_listeners
+from handlers.slack.votes import VoteRecorder
 
 
 def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
@@ -25,8 +28,24 @@ def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
     )
 
 
-def create_app(config: BotConfig, credentials: SlackCredentials, checker: ReactionChecker | None = None) -> App:
-    checker = checker or ReactionChecker(config, ReplyLedger.from_config(config), EndpointClassifier(config))
+@dataclass(frozen=True)
+class Services:
+    """The app's collaborators, built once per process (they hold connection pools and caches)."""
+
+    checker: ReactionChecker
+    recorder: VoteRecorder | None  # None: feedback off
+
+    @classmethod
+    def from_config(cls, config: BotConfig, classifier: EndpointClassifier | None = None,
+                    ledger: ReplyLedger | None = None) -> Services:
+        classifier = classifier or EndpointClassifier(config)
+        feedback = FeedbackStore.from_config(config)
+        return cls(ReactionChecker(config, ledger or ReplyLedger.from_config(config), classifier, feedback),
+                   VoteRecorder(feedback, classifier.serving_version) if feedback else None)
+
+
+def create_app(config: BotConfig, credentials: SlackCredentials, services: Services | None = None) -> App:
+    services = services or Services.from_config(config)
     app = App(
         signing_secret=credentials.signing_secret,
         client=web_client(config, credentials),
@@ -34,5 +53,5 @@ def create_app(config: BotConfig, credentials: SlackCredentials, checker: Reacti
         token_verification_enabled=False,  # auth.test on the first request, not at import (cold start)
         logger=logging.getLogger("decorum.slack.bolt"),
     )
-    register_listeners(app, checker, config.trigger_emojis)
+    register_listeners(app, services.checker, config.trigger_emojis, services.recorder)
     return app

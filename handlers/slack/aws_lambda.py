@@ -21,8 +21,7 @@ from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
-from handlers.slack.app import create_app
-from handlers.slack.checker import ReactionChecker
+from handlers.slack.app import Services, create_app
 from handlers.slack.classifier import EndpointClassifier
 from handlers.slack.config import LOG_SERVICE, BotConfig, CredentialSource, SlackCredentials
 from handlers.slack.intake import PASS, Intake
@@ -66,14 +65,14 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials | Cre
                           lambda_client=None) -> Callable[[dict, object], dict]:
     source = credentials if isinstance(credentials, CredentialSource) else CredentialSource.fixed(credentials)
     classifier = classifier or EndpointClassifier(config)
-    checker = ReactionChecker(config, ledger or ReplyLedger.from_config(config), classifier)
+    services = Services.from_config(config, classifier, ledger)
     built: dict[SlackCredentials, SlackRequestHandler] = {}
 
     def bolt(current: SlackCredentials) -> SlackRequestHandler:
         """The Bolt app for these credentials, rebuilt (milliseconds) when the secret changed."""
         if current not in built:
             built.clear()
-            slack_handler = SlackRequestHandler(create_app(config, current, checker))
+            slack_handler = SlackRequestHandler(create_app(config, current, services))
             if lambda_client is not None:
                 slack_handler.app.listener_runner.lazy_listener_runner = LambdaLazyListenerRunner(
                     slack_handler.logger, lambda_client)

@@ -14,8 +14,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import replies
-from handlers.slack.classifier import ClassificationError, EndpointClassifier
+from handlers.slack.classifier import ClassificationError, EndpointClassifier, Verdict
 from handlers.slack.config import LOG_SERVICE, BotConfig
+from handlers.slack.feedback import FeedbackStore, VerdictRef
 from handlers.slack.ledger import FAILED_OUTCOME, Claim, ReplyLedger
 from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 from handlers.slack.text import plain_text
@@ -25,6 +26,7 @@ log = Logger(service=LOG_SERVICE, child=True)
 
 @dataclass(frozen=True)
 class Reaction:
+    team: str
     channel: str
     message_ts: str
     event_id: str
@@ -36,6 +38,7 @@ class Reaction:
     def from_event(cls, event: dict, body: dict) -> Reaction:
         item = event.get("item") or {}
         return cls(
+            team=body.get("team_id", ""),
             channel=item.get("channel", ""),
             message_ts=item.get("ts", ""),
             event_id=body.get("event_id", ""),
@@ -53,8 +56,9 @@ class CheckResult:
 
 
 class ReactionChecker:
-    def __init__(self, config: BotConfig, ledger: ReplyLedger, classifier: EndpointClassifier):
-        self.config, self.ledger, self.classifier = config, ledger, classifier
+    def __init__(self, config: BotConfig, ledger: ReplyLedger, classifier: EndpointClassifier,
+                 feedback: FeedbackStore | None = None):
+        self.config, self.ledger, self.classifier, self.feedback = config, ledger, classifier, feedback
 
     def check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None) -> CheckResult:
         metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
@@ -100,6 +104,7 @@ class ReactionChecker:
                 self._complete(claim, "ignored_own_message", None, context)
                 return CheckResult("ignored_own_message", timings_ms=timings)
             text = plain_text((message or {}).get("text", ""))
+            private = None  # the driving words in full, for the reactor only
             if not text.strip():
                 outcome, (fallback, blocks), model_version = "nothing_to_check", replies.notice_reply(
                     replies.NOTHING_TO_CHECK), None
@@ -112,7 +117,11 @@ class ReactionChecker:
                     metrics.add_metric(name=BotMetric.VERDICT_FLAGGED if verdict.toxic else BotMetric.VERDICT_CLEAN,
                                        unit=MetricUnit.Count, value=1)
                     outcome = "flagged" if verdict.toxic else "clean"
-                    fallback, blocks = replies.verdict_reply(verdict)
+                    public = self.config.reply_mode == "thread"
+                    ref = self._record(reaction, verdict, text, context)
+                    words = replies.drivers(verdict, self.config.explain_min_weight)
+                    fallback, blocks = replies.verdict_reply(verdict, words, ref, masked=public)
+                    private = replies.private_drivers(verdict, words) if public else None
                     model_version = verdict.model_version
                 except ClassificationError as exc:
                     mark = lap("classify", mark)
@@ -125,6 +134,9 @@ class ReactionChecker:
                                    {"message_ts": reaction.message_ts, "attempt": claim.attempt_id, "outcome": outcome,
                                     "model_version": model_version or "", "timings_ms": timings})
             lap("reply", mark)
+            if private is not None:
+                client.chat_postEphemeral(channel=reaction.channel, user=reaction.user, thread_ts=thread_ts,
+                                          text=private[0], blocks=private[1])
         except Exception:
             self.ledger.release(claim)  # let the retry proceed at once instead of after the lease
             raise
@@ -135,6 +147,19 @@ class ReactionChecker:
         timings["total"] = round((time.perf_counter() - started) * 1e3, 2)
         log.info("replied", extra={**context, "outcome": outcome, "timings_ms": timings})
         return CheckResult(outcome, reply_ts, timings)
+
+    def _record(self, reaction: Reaction, verdict: Verdict, text: str, context: dict) -> VerdictRef | None:
+        """Records the verdict for votes; None (no buttons) when feedback is off. A failed write costs
+        no reply: the buttons carry the verdict, and the first vote records it."""
+        if self.feedback is None:
+            return None
+        ref = VerdictRef(reaction.team, reaction.channel, reaction.message_ts, verdict.model_version,
+                         verdict.scores, tuple(verdict.flagged))
+        try:
+            self.feedback.record_verdict(ref, text)
+        except Exception as exc:  # noqa: BLE001 - logged by class only: the item may hold the text
+            log.warning("verdict not recorded for feedback", extra={**context, "error": exc.__class__.__name__})
+        return ref
 
     def _complete(self, claim: Claim, outcome: str, reply_ts: str | None, context: dict) -> None:
         if not self.ledger.complete(claim, outcome, reply_ts):

@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.invocation import CONTENT_TYPE, parse_response, request_body
+from handlers.invocation import CONTENT_TYPE, Word, parse_response, request_body
 from handlers.slack.config import BotConfig
 
 
@@ -34,6 +34,8 @@ class Verdict:
     flagged: list[str]
     model_version: str
     latency_ms: float
+    words: tuple[Word, ...] = ()  # the explanation, when asked for: each word and what it weighed
+    explanation_note: str | None = None
 
     @property
     def toxic(self) -> bool:
@@ -47,6 +49,8 @@ class EndpointClassifier:
     def __init__(self, config: BotConfig, client=None):
         self.endpoint_name = config.endpoint_name
         self.max_chars = config.max_text_chars
+        self.explain = config.explain
+        self._serving: tuple[float, str | None] = (float("-inf"), None)  # (when learnt, version)
 
         def make(read_timeout: float, attempts: int):
             return boto3.client("sagemaker-runtime", endpoint_url=config.sagemaker_endpoint_url, config=Config(
@@ -68,13 +72,15 @@ class EndpointClassifier:
             return self.retry_client.invoke_endpoint(**arguments)
 
     def classify(self, text: str) -> Verdict:
-        body = request_body(text[: self.max_chars])
+        body = request_body(text[: self.max_chars], **({"explain": True} if self.explain else {}))
         started = time.perf_counter()
         try:
             response = self._invoke(body)
             model_version, (result,) = parse_response(json.loads(response["Body"].read()))
             verdict = Verdict(scores=result.scores, flagged=result.flagged, model_version=model_version,
-                              latency_ms=(time.perf_counter() - started) * 1e3)
+                              latency_ms=(time.perf_counter() - started) * 1e3, words=tuple(result.explanation or ()),
+                              explanation_note=result.explanation_note)
+            self._serving = (time.monotonic(), model_version)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")
             raise ClassificationError(f"endpoint error {code}") from None
@@ -84,13 +90,24 @@ class EndpointClassifier:
             raise ClassificationError("endpoint answered with an unexpected body") from None
         return verdict
 
-    def ping(self) -> None:
-        """Keeps a serverless endpoint warm: one tiny invocation (errors ignored)."""
+    def ping(self) -> str | None:
+        """Keeps a serverless endpoint warm with one tiny invocation; returns the version it serves (None
+        when it did not answer: errors are ignored)."""
         try:
-            self.client.invoke_endpoint(EndpointName=self.endpoint_name, ContentType=CONTENT_TYPE,
-                                        Body=request_body("warm-up"))
-        except (ClientError, BotoCoreError):
-            pass
+            response = self.client.invoke_endpoint(EndpointName=self.endpoint_name, ContentType=CONTENT_TYPE,
+                                                   Body=request_body("warm-up"))
+            version, _ = parse_response(json.loads(response["Body"].read()))
+        except (ClientError, BotoCoreError, KeyError, TypeError, ValueError):
+            return None
+        self._serving = (time.monotonic(), version)
+        return version
+
+    def serving_version(self, max_age_s: float = 60.0) -> str | None:
+        """The model version the endpoint serves now, asked at most once per `max_age_s`."""
+        learnt_at, version = self._serving
+        if version is not None and time.monotonic() - learnt_at < max_age_s:
+            return version
+        return self.ping()
 
 
 def _retryable(exc: Exception) -> bool:

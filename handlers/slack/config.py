@@ -56,6 +56,14 @@ class BotConfig:
     ledger_ttl_days: int = 7
     warmup_pings_endpoint: bool = True
     max_text_chars: int = 40_000
+    explain: bool = True  # ask the endpoint which words drove the verdict (about +16 ms a check)
+    # A word is named as a driver when leaving it out lowers a flagged label's probability by at least
+    # this much (and by a quarter of the strongest word's weight: replies.py).
+    explain_min_weight: float = 0.02
+    # Votes on verdicts (handlers/slack/feedback.py); empty: no table, no buttons.
+    feedback_table: str = ""
+    feedback_ttl_days: int = 90
+    feedback_keep_text: bool = False  # store the message text with the votes, for the next model's training
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trigger_emojis", tuple(e.strip().strip(":") for e in self.trigger_emojis))
@@ -66,8 +74,11 @@ class BotConfig:
         if self.classify_timeout_s <= 0 or self.classify_first_timeout_s <= 0 or self.classify_attempts < 1:
             raise ConfigError(f"{env_name('classify_timeout_s')} and {env_name('classify_first_timeout_s')} must be "
                               f"> 0, {env_name('classify_attempts')} >= 1")
-        if self.lease_seconds < 1 or self.ledger_ttl_days < 1:
-            raise ConfigError(f"{env_name('lease_seconds')} and {env_name('ledger_ttl_days')} must be >= 1")
+        if self.lease_seconds < 1 or self.ledger_ttl_days < 1 or self.feedback_ttl_days < 1:
+            raise ConfigError(f"{env_name('lease_seconds')}, {env_name('ledger_ttl_days')} and "
+                              f"{env_name('feedback_ttl_days')} must be >= 1")
+        if self.feedback_keep_text and not self.feedback_table:
+            raise ConfigError(f"{env_name('feedback_keep_text')} needs {env_name('feedback_table')}")
 
     @property
     def classify_budget_s(self) -> float:

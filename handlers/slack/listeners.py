@@ -2,7 +2,8 @@
 
 A trigger reaction is acked at once (Slack waits 3 s) and checked in a lazy listener: on Lambda a
 second, asynchronous invocation; locally a thread. Other reactions are acked and dropped, so no
-lazy run is spent on every emoji in the workspace.
+lazy run is spent on every emoji in the workspace. A click on a verdict's "Right" or "Wrong" button
+is acked at once too, and recorded lazily.
 """
 
 from __future__ import annotations
@@ -10,10 +11,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from slack_bolt import Ack, App, BoltContext
+from aws_lambda_powertools import Logger
+from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
 from handlers.slack.checker import Reaction, ReactionChecker
+from handlers.slack.config import LOG_SERVICE
+from handlers.slack.feedback import VOTE_ACTIONS
+from handlers.slack.votes import Vote, VoteRecorder
+
+log = Logger(service=LOG_SERVICE, child=True)
 
 
 def trigger_matcher(emojis: tuple[str, ...]) -> Callable[[dict], bool]:
@@ -57,11 +64,31 @@ def reaction_check(checker: ReactionChecker) -> Callable[..., None]:
     return check_reaction
 
 
+def vote_record(recorder: VoteRecorder) -> Callable[..., None]:
+    def record_vote(client: WebClient, body: dict, respond: Respond) -> None:
+        try:
+            vote = Vote.from_body(body)
+        except ValueError as exc:  # acked already; nothing to retry
+            log.warning("vote dropped", extra={"reason": str(exc)})
+            return
+        try:
+            recorder.record(vote, client, respond)
+        except Exception as exc:
+            _failures.error = exc
+            raise
+
+    return record_vote
+
+
 def ignore(ack: Ack) -> None:
     ack()
 
 
-def register_listeners(app: App, checker: ReactionChecker, trigger_emojis: tuple[str, ...]) -> None:
+def register_listeners(app: App, checker: ReactionChecker, trigger_emojis: tuple[str, ...],
+                       recorder: VoteRecorder | None = None) -> None:
     app.event("reaction_added", matchers=[trigger_matcher(trigger_emojis)])(
         ack=acknowledge, lazy=[reaction_check(checker)])
     app.event("reaction_added")(ignore)
+    if recorder is not None:
+        for action_id in VOTE_ACTIONS:
+            app.action(action_id)(ack=acknowledge, lazy=[vote_record(recorder)])

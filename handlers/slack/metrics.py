@@ -11,6 +11,7 @@ from enum import StrEnum
 NAMESPACE = "Decorum"
 SERVICE = "slack-bot"  # the `service` dimension Powertools adds to every metric
 DIMENSIONS = {"service": SERVICE}
+MODEL_VERSION_DIMENSION = "model_version"  # added to the per-version vote counts (PER_MODEL_VERSION)
 
 
 class BotMetric(StrEnum):
@@ -22,3 +23,12 @@ class BotMetric(StrEnum):
     VERDICT_CLEAN = "VerdictClean"
     REACTION_TO_REPLY_LATENCY = "ReactionToReplyLatency"  # ms from the reaction's event_ts to the reply
     ACK_LATENCY = "AckLatency"  # ms the Lambda took to answer Slack's request (not lazy runs, not warm-ups)
+    # Votes on verdicts, as changes (a changed vote moves one from right to wrong): per model version
+    # for the dashboard, and for the version the endpoint serves now, for the wrong-rate alarm.
+    FEEDBACK_RIGHT = "FeedbackRight"
+    FEEDBACK_WRONG = "FeedbackWrong"
+    LIVE_FEEDBACK_RIGHT = "LiveFeedbackRight"
+    LIVE_FEEDBACK_WRONG = "LiveFeedbackWrong"
+
+
+PER_MODEL_VERSION = frozenset({BotMetric.FEEDBACK_RIGHT, BotMetric.FEEDBACK_WRONG})  # dims: service, model_version

@@ -12,9 +12,12 @@ import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
 from aws_cdk.assertions import Match, Template
 from packaging.specifiers import SpecifierSet
 
+from handlers.settings import env_name
+from handlers.slack.feedback import EXPIRES_AT
 from infra.config import DecorumConfig, InfraConfigError
 from infra.model_build import BUILD_PYTHON
 from model_build.publish import SERVING_IMAGE_ENV
@@ -234,13 +237,40 @@ def test_the_slack_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
     assert sorted(scopes) == ["channels:history", "chat:write", "groups:history", "reactions:read"]
 
 
+def test_the_slack_manifest_sends_button_clicks_to_the_bot() -> None:
+    settings = yaml.safe_load((REPO / "infra" / "slack-app-manifest.yaml").read_text())["settings"]
+    assert settings["interactivity"] == {"is_enabled": True, "request_url": settings["event_subscriptions"][
+        "request_url"]}
+
+
 def test_bot_permissions_are_scoped_to_named_resources(default_app) -> None:
-    found = {a: s for s in statements(default_app[1]["DecorumSlackBot"]) for a in as_list(s["Action"])}
-    assert "decorum-toxicity" in json.dumps(found["sagemaker:InvokeEndpoint"]["Resource"])
-    assert ":function:decorum-slack-bot" in json.dumps(found["lambda:InvokeFunction"]["Resource"])
-    assert found["dynamodb:UpdateItem"]["Resource"] == found["dynamodb:GetItem"]["Resource"]
-    assert "Ledger" in json.dumps(found["dynamodb:UpdateItem"]["Resource"])
-    assert "SlackCredentials" in json.dumps(found["secretsmanager:GetSecretValue"]["Resource"])
+    found: dict[str, str] = {}
+    for statement in statements(default_app[1]["DecorumSlackBot"]):
+        for action in as_list(statement["Action"]):
+            found[action] = found.get(action, "") + json.dumps(statement["Resource"])
+    assert "decorum-toxicity" in found["sagemaker:InvokeEndpoint"]
+    assert ":function:decorum-slack-bot" in found["lambda:InvokeFunction"]
+    assert "Ledger" in found["dynamodb:GetItem"] and "Feedback" not in found["dynamodb:GetItem"]
+    assert "Ledger" in found["dynamodb:UpdateItem"] and "Feedback" in found["dynamodb:UpdateItem"]
+    assert "FeedbackKey" in found["kms:Decrypt"]
+    assert not any(a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:UpdateItem") for a in found)
+    assert "SlackCredentials" in found["secretsmanager:GetSecretValue"]
+
+
+def test_the_feedback_table_is_encrypted_with_its_own_key_backed_up_and_expires(default_app) -> None:
+    template = default_app[1]["DecorumSlackBot"]
+    tables = template.find_resources("AWS::DynamoDB::Table")
+    (feedback,) = [t for logical_id, t in tables.items() if "Feedback" in logical_id]
+    props = feedback["Properties"]
+    assert props["SSESpecification"]["SSEEnabled"] and props["SSESpecification"]["SSEType"] == "KMS"
+    assert "FeedbackKey" in json.dumps(props["SSESpecification"]["KMSMasterKeyId"])
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
+    assert props["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT, "Enabled": True}
+    assert feedback["DeletionPolicy"] == "Retain"  # the next model's training data
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    env = function["Properties"]["Environment"]["Variables"]
+    assert "Ref" in env[env_name("feedback_table")] and env[env_name("feedback_keep_text")] == "false"
+    assert env[env_name("feedback_ttl_days")] == "90"
 
 
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(default_app) -> None:

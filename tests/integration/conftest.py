@@ -69,6 +69,16 @@ def ledger_table(moto_url: str) -> str:
     return name
 
 
+@pytest.fixture(scope="session")
+def feedback_table(moto_url: str) -> str:
+    dynamodb = boto3.client("dynamodb", endpoint_url=moto_url)
+    name = "decorum-feedback-test"
+    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
+    return name
+
+
 @dataclass
 class Bot:
     standin: SlackStandIn
@@ -89,11 +99,13 @@ class Bot:
         return self.standin.replies_to(self.channel, ts)
 
 
-def bot_config(moto_url: str, ledger_table: str, endpoint, standin: SlackStandIn, **overrides) -> BotConfig:
+def bot_config(moto_url: str, ledger_table: str, endpoint, standin: SlackStandIn, feedback_table: str = "",
+               **overrides) -> BotConfig:
     host, port = endpoint.server_address[:2]
     settings = {
         "endpoint_name": ENDPOINT,
         "ledger_table": ledger_table,
+        "feedback_table": feedback_table,
         "slack_api_url": standin.api_url,
         "dynamodb_endpoint_url": moto_url,
         "sagemaker_endpoint_url": f"http://{host}:{port}",
@@ -105,14 +117,14 @@ def bot_config(moto_url: str, ledger_table: str, endpoint, standin: SlackStandIn
 
 
 @pytest.fixture
-def make_bot(moto_url: str, ledger_table: str, endpoint) -> Iterator:
+def make_bot(moto_url: str, ledger_table: str, feedback_table: str, endpoint) -> Iterator:
     """Starts a Bolt app over HTTP (the `python -m handlers.slack serve` code) wired to the stand-ins."""
     started: list = []
 
     def start(**overrides) -> Bot:
         credentials = SlackCredentials("xoxb-test-" + uuid.uuid4().hex, uuid.uuid4().hex)
         standin = SlackStandIn(credentials.bot_token, credentials.signing_secret).start()
-        config = bot_config(moto_url, ledger_table, endpoint, standin, **overrides)
+        config = bot_config(moto_url, ledger_table, endpoint, standin, feedback_table, **overrides)
         server = make_bolt_server(create_app(config, credentials), Intake(credentials.signing_secret), "127.0.0.1", 0)
         serve_in_thread(server)
         standin.request_url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
@@ -186,11 +198,11 @@ def function_url_event(body: str, headers: dict[str, str]) -> dict:
 
 
 class Harness:
-    def __init__(self, moto_url, ledger_table, endpoint, ledger_class=ReplyLedger, retry_delays_s=(0.2, 0.4),
-                 credential_source=None, **overrides):
+    def __init__(self, moto_url, ledger_table, endpoint, feedback_table, ledger_class=ReplyLedger,
+                 retry_delays_s=(0.2, 0.4), credential_source=None, **overrides):
         self.credentials = SlackCredentials("xoxb-" + uuid.uuid4().hex, uuid.uuid4().hex)
         self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret).start()
-        self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, **overrides)
+        self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, feedback_table, **overrides)
         self.lambda_api = LocalLambda(retry_delays_s)
         ledger = ledger_class(self.config.ledger_table, self.config.lease_seconds, self.config.ledger_ttl_days,
                               endpoint_url=moto_url)
@@ -208,11 +220,11 @@ class Harness:
 
 
 @pytest.fixture
-def harness(moto_url, ledger_table, endpoint):
+def harness(moto_url, ledger_table, feedback_table, endpoint):
     made = []
 
     def make(**kwargs) -> Harness:
-        made.append(Harness(moto_url, ledger_table, endpoint, **kwargs))
+        made.append(Harness(moto_url, ledger_table, endpoint, feedback_table, **kwargs))
         return made[-1]
 
     yield make
