@@ -1,5 +1,9 @@
 """Lambda bundling without Docker: pip installs the Lambda's requirements for the target platform
-from wheels (`--only-binary`), then copies the handler package. Users need no Docker daemon."""
+from wheels (`--only-binary`), then copies the handler package. Users need no Docker daemon.
+
+`--no-deps`: a requirements file lists every package its bundle holds, dependencies included, so a
+package whose dependency the runtime already has (aws-xray-sdk -> botocore) does not bundle a second,
+shadowing copy. tests/infrastructure/test_stacks.py checks each list is whole."""
 
 from __future__ import annotations
 
@@ -17,6 +21,8 @@ REPO = Path(__file__).resolve().parent.parent
 SLACK_BUNDLE = ("handlers/__init__.py", "handlers/settings.py", "handlers/invocation.py", "handlers/httpd.py",
                 "handlers/slack")
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+# What the Lambda Python runtime provides: boto3 and its dependencies.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "urllib3", "six"})
 
 
 @jsii.implements(ILocalBundling)
@@ -35,7 +41,7 @@ class PipLocalBundling:
     def _install(self, output_dir: str) -> None:
         subprocess.run(
             [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile",
-             "-r", str(self.requirements), "-t", output_dir, "--platform", self.platform,
+             "--no-deps", "-r", str(self.requirements), "-t", output_dir, "--platform", self.platform,
              "--only-binary=:all:", "--implementation", "cp", "--python-version", self.python_version],
             check=True,
         )

@@ -16,20 +16,21 @@ import base64
 import time
 from collections.abc import Callable
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from slack_bolt.adapter.aws_lambda import SlackRequestHandler
 from slack_bolt.adapter.aws_lambda.lazy_listener_runner import LambdaLazyListenerRunner
 
 from handlers.slack.app import Services, create_app
 from handlers.slack.classifier import EndpointClassifier
-from handlers.slack.config import LOG_SERVICE, BotConfig, CredentialSource, SlackCredentials
+from handlers.slack.config import LOG_SERVICE, TRACED_MODULES, BotConfig, CredentialSource, SlackCredentials
 from handlers.slack.intake import PASS, Intake
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import pop_lazy_failure
 from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 
 logger = Logger(service=LOG_SERVICE)
+tracer = Tracer(service=LOG_SERVICE, patch_modules=TRACED_MODULES)
 
 
 class LazyCheckError(RuntimeError):
@@ -82,6 +83,7 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials | Cre
     bolt(source.get())  # at cold start, not on the first request
 
     @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler(capture_response=False)
     def handler(event: dict, context) -> dict:
         started = time.perf_counter()
         if is_warmup(event):

@@ -8,20 +8,21 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from handlers.slack import replies
 from handlers.slack.classifier import ClassificationError, EndpointClassifier, Verdict
-from handlers.slack.config import LOG_SERVICE, BotConfig
+from handlers.slack.config import LOG_SERVICE, TRACED_MODULES, BotConfig
 from handlers.slack.feedback import FeedbackStore, VerdictRef
 from handlers.slack.ledger import FAILED_OUTCOME, Claim, ReplyLedger
 from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 from handlers.slack.text import plain_text
 
 log = Logger(service=LOG_SERVICE, child=True)
+tracer = Tracer(service=LOG_SERVICE, patch_modules=TRACED_MODULES)
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,10 @@ class ReactionChecker:
                  feedback: FeedbackStore | None = None):
         self.config, self.ledger, self.classifier, self.feedback = config, ledger, classifier, feedback
 
+    # Responses are never captured: traces carry ids and timings, not what a message said.
+    @tracer.capture_method(capture_response=False)
     def check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None) -> CheckResult:
+        tracer.put_annotation(key="channel", value=reaction.channel)
         metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
         try:
             result = self._check(reaction, client, bot_user_id, metrics)
@@ -81,7 +85,8 @@ class ReactionChecker:
             timings[name] = round((now - since) * 1e3, 2)
             return now
 
-        claim = self.ledger.claim(reaction.channel, reaction.message_ts, reaction.event_id)
+        with tracer.provider.in_subsegment("## claim"):
+            claim = self.ledger.claim(reaction.channel, reaction.message_ts, reaction.event_id)
         mark = lap("claim", started)
         context = {"channel": reaction.channel, "message_ts": reaction.message_ts, "event_id": reaction.event_id}
         if not claim.acquired:
@@ -89,7 +94,8 @@ class ReactionChecker:
             log.info("duplicate suppressed", extra={**context, "reason": claim.reason})
             return CheckResult(f"duplicate:{claim.reason}", timings_ms=timings)
         try:
-            message = fetch_message(client, reaction.channel, reaction.message_ts)
+            with tracer.provider.in_subsegment("## fetch"):
+                message = fetch_message(client, reaction.channel, reaction.message_ts)
             mark = lap("fetch", mark)
             thread_ts = (message or {}).get("thread_ts") or reaction.message_ts
             if claim.reason == "takeover" and claim.previous_owner:
@@ -110,7 +116,8 @@ class ReactionChecker:
                     replies.NOTHING_TO_CHECK), None
             else:
                 try:
-                    verdict = self.classifier.classify(text)
+                    with tracer.provider.in_subsegment("## classify"):
+                        verdict = self.classifier.classify(text)
                     mark = lap("classify", mark)
                     metrics.add_metric(name=BotMetric.ENDPOINT_LATENCY, unit=MetricUnit.Milliseconds,
                                        value=verdict.latency_ms)
@@ -130,9 +137,10 @@ class ReactionChecker:
                     outcome, (fallback, blocks), model_version = FAILED_OUTCOME, replies.notice_reply(
                         replies.CHECK_FAILED), None
 
-            reply_ts = self._reply(client, reaction, thread_ts, fallback, blocks,
-                                   {"message_ts": reaction.message_ts, "attempt": claim.attempt_id, "outcome": outcome,
-                                    "model_version": model_version or "", "timings_ms": timings})
+            with tracer.provider.in_subsegment("## reply"):
+                reply_ts = self._reply(client, reaction, thread_ts, fallback, blocks, {
+                    "message_ts": reaction.message_ts, "attempt": claim.attempt_id, "outcome": outcome,
+                    "model_version": model_version or "", "timings_ms": timings})
             lap("reply", mark)
             if private is not None:
                 client.chat_postEphemeral(channel=reaction.channel, user=reaction.user, thread_ts=thread_ts,

@@ -16,7 +16,10 @@ from typing import Literal
 from handlers.settings import SettingsError, env_name, from_env
 
 DEFAULT_TRIGGER_EMOJIS = ("triangular_flag_on_post",)  # :triangular_flag_on_post: (a red flag)
-LOG_SERVICE = "decorum-slack"  # the `service` key of every log line
+LOG_SERVICE = "decorum-slack"  # the `service` key of every log line, and the X-Ray service annotation
+# X-Ray subsegments for the AWS calls (botocore: SageMaker, DynamoDB, Secrets Manager) and the Slack
+# Web API (slack_sdk speaks urllib over http.client). Tracing is on in Lambda only (Powertools' rule).
+TRACED_MODULES = ("botocore", "httplib")
 
 
 class ConfigError(SettingsError):

@@ -11,16 +11,17 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
 from slack_sdk import WebClient
 
 from handlers.slack import replies
-from handlers.slack.config import LOG_SERVICE
+from handlers.slack.config import LOG_SERVICE, TRACED_MODULES
 from handlers.slack.feedback import VOTE_ACTIONS, FeedbackStore, VerdictRef, VoteChoice, VoteResult
 from handlers.slack.metrics import MODEL_VERSION_DIMENSION, NAMESPACE, SERVICE, BotMetric
 
 log = Logger(service=LOG_SERVICE, child=True)
+tracer = Tracer(service=LOG_SERVICE, patch_modules=TRACED_MODULES)
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class VoteRecorder:
         """`serving_version`: the model version the endpoint serves now (None when unknown)."""
         self.store, self.serving_version = store, serving_version
 
+    @tracer.capture_method(capture_response=False)
     def record(self, vote: Vote, client: WebClient, respond: Callable[..., Any]) -> VoteResult:
         result = self.store.vote(vote.ref, vote.user, vote.choice)
         self._count(vote, result)

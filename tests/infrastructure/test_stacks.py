@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib.metadata
 import json
 import re
 import shutil
@@ -14,10 +15,13 @@ from pathlib import Path
 import pytest
 import yaml
 from aws_cdk.assertions import Match, Template
+from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from handlers.settings import env_name
 from handlers.slack.feedback import EXPIRES_AT
+from infra.bundling import RUNTIME_PROVIDED
 from infra.config import DecorumConfig, InfraConfigError
 from infra.model_build import BUILD_PYTHON
 from model_build.publish import SERVING_IMAGE_ENV
@@ -362,8 +366,8 @@ def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) 
     size_mb = sum(p.stat().st_size for p in bundle.rglob("*") if p.is_file()) / 1e6
     assert size_mb <= 25, size_mb
     names = {p.name for p in bundle.iterdir()}
-    assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "handlers"} <= names
-    assert not names & {"torch", "transformers", "boto3", "botocore", "onnxruntime"}
+    assert {"slack_bolt", "slack_sdk", "aws_lambda_powertools", "aws_xray_sdk", "wrapt", "handlers"} <= names
+    assert not names & {"torch", "transformers", "boto3", "botocore", "onnxruntime"}  # botocore: the runtime's
     assert not (bundle / "handlers" / "inference").exists()
     assert not missing_handlers_modules(bundle), "the bundle lacks modules the bot imports"
     manifest = json.loads((tmp_path / "DecorumInference.assets.json").read_text())
@@ -371,6 +375,21 @@ def test_synth_with_cloudformation_validation_and_real_bundling(tmp_path: Path) 
                    if (tmp_path / f["source"]["path"] / "handlers" / "deployer").is_dir()]
     assert {p.name for p in (deployer / "handlers").iterdir()} == {"__init__.py", "settings.py", "deployer"}
     assert not missing_handlers_modules(deployer), "the deployer's bundle lacks modules it imports"
+
+
+@pytest.mark.parametrize("requirements", ["handlers/slack/requirements.txt", "handlers/deployer/requirements.txt"])
+def test_each_lambda_requirements_list_is_whole(requirements: str) -> None:
+    """Bundles install with --no-deps: every dependency of a listed package (as its installed metadata
+    says) is listed too, or comes with the Lambda runtime."""
+    listed = {canonicalize_name(Requirement(line.split("#")[0]).name)
+              for line in (REPO / requirements).read_text().splitlines() if line.split("#")[0].strip()}
+    for package in listed:
+        for text in importlib.metadata.requires(package) or []:
+            needed = Requirement(text)
+            if needed.marker and not needed.marker.evaluate({"extra": ""}):
+                continue  # an optional extra, or another platform's
+            name = canonicalize_name(needed.name)
+            assert name in listed or name in RUNTIME_PROVIDED, f"{package} needs {name}: list it in {requirements}"
 
 
 def missing_handlers_modules(root: Path) -> set[str]:
