@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from bench.common import REPO, RESULTS
+from bench.cost import bench_cost
 from bench.explain import bench_explain
 from bench.generalization import bench_generalization
 from bench.memory import bench_memory
@@ -27,7 +28,7 @@ from handlers.inference.artifact import missing_files
 
 SECTIONS = {"model": bench_model, "explain": bench_explain, "http": bench_http, "memory": bench_memory,
             "slack": lambda _: bench_slack(), "stack": bench_stack, "quality": bench_quality,
-            "generalization": bench_generalization}
+            "generalization": bench_generalization, "cost": lambda _: bench_cost()}
 
 
 def main(argv: list[str] | None = None) -> int:

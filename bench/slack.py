@@ -79,7 +79,7 @@ def bench_slack() -> dict:
     overheads = []
     for i in range(300):
         external_ms.clear()
-        reaction = Reaction("C1", ts, f"Ev{i}", "UB", "triangular_flag_on_post", time.time())
+        reaction = Reaction("T1", "C1", ts, f"Ev{i}", "UB", "triangular_flag_on_post", time.time())
         start = time.perf_counter()
         checker.check(reaction, client, "UDECORUMBOT")
         overheads.append((time.perf_counter() - start) * 1e3 - sum(external_ms))
