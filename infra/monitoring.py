@@ -146,8 +146,8 @@ class Monitoring(Construct):
                 f"MetricName=\"{name}\"', 'Sum', 3600)"), using_metrics={}, label=name)
 
         self.dashboard.add_widgets(
-            GraphWidget(title="Votes on the live model (per hour)", width=12, stacked=True,
-                        left=list(votes.values())),
+            GraphWidget(title="Votes on the live model (per hour) and its wrong rate (%)", width=12,
+                        left=list(votes.values()), right=[wrong_rate]),
             GraphWidget(title="Votes per model version (per hour)", width=12,
                         left=[per_version(BotMetric.FEEDBACK_RIGHT), per_version(BotMetric.FEEDBACK_WRONG)]),
         )
