@@ -18,7 +18,7 @@ def bench_slack() -> dict:
     from slack_bolt.lazy_listener import LazyListenerRunner
 
     from handlers.slack.app import Services, create_app
-    from handlers.slack.checker import Reaction, ReactionChecker
+    from handlers.slack.checker import CheckRequest, MessageChecker
     from handlers.slack.classifier import Verdict
     from handlers.slack.config import BotConfig, SlackCredentials
     from local.slack_standin import SlackStandIn
@@ -50,7 +50,7 @@ def bench_slack() -> dict:
         def start(self, function, request) -> None:
             pass
 
-    checker = ReactionChecker(config, InstantLedger(), FixedClassifier())
+    checker = MessageChecker(config, InstantLedger(), FixedClassifier())
     app = create_app(config, credentials, Services(checker, None))
     app.listener_runner.lazy_listener_runner = NoLazy()
     app.listener_runner.lazy_listener_runner.logger = app.logger
@@ -79,7 +79,7 @@ def bench_slack() -> dict:
     overheads = []
     for i in range(300):
         external_ms.clear()
-        reaction = Reaction("T1", "C1", ts, f"Ev{i}", "UB", "triangular_flag_on_post", time.time())
+        reaction = CheckRequest("T1", "C1", ts, f"Ev{i}", "UB", time.time())
         start = time.perf_counter()
         checker.check(reaction, client, "UDECORUMBOT")
         overheads.append((time.perf_counter() - start) * 1e3 - sum(external_ms))

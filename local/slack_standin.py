@@ -6,6 +6,8 @@
 - Events API: `react()` sends a signed `reaction_added` event_callback to the bot's request URL
   and, like Slack, redelivers it (X-Slack-Retry-Num 1..3, X-Slack-Retry-Reason) when the bot does
   not answer 2xx within 3 s.
+- Shortcuts: `shortcut()` sends a signed `message_action` payload, as Slack does when a person picks
+  a message shortcut in a message's "More actions" menu (it carries the message; never redelivered).
 - Interactivity: `click()` sends a signed `block_actions` payload (a form with `payload=<json>`) for a
   button of a bot post, as Slack does when a person clicks it (never redelivered); the bot may
   answer through the payload's `response_url`, recorded in `workspace.responses`.
@@ -24,6 +26,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -59,6 +62,7 @@ class Workspace:
     deliveries: list[Delivery] = field(default_factory=list)
     api_calls: list[str] = field(default_factory=list)
     responses: list[dict] = field(default_factory=list)  # what the bot sent to response_urls
+    bot_absent: set[str] = field(default_factory=set)  # channels the bot is not a member of
 
 
 class SlackStandIn:
@@ -220,7 +224,7 @@ class SlackStandIn:
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": post["ts"], "channel_id": post["channel"],
                           "is_ephemeral": ephemeral},
-            "trigger_id": f"{click_id}.trigger",
+            "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
             "team": {"id": TEAM_ID, "domain": "local"},
             "channel": {"id": post["channel"], "name": post["channel"].lower()},
             **({} if ephemeral else {"message": {k: v for k, v in post.items() if k not in ("channel", "posted_at")}}),
@@ -228,6 +232,25 @@ class SlackStandIn:
             "actions": [{"type": "button", "action_id": action_id, "block_id": "actions",
                          "text": button["text"], "value": button.get("value", ""), "action_ts": f"{time.time():.6f}"}],
         }
+
+    def shortcut_payload(self, channel: str, ts: str, callback_id: str, user: str = "UBOB") -> dict:
+        with self._lock:
+            message = next((dict(m) for m in self.workspace.messages.get(channel, []) if m["ts"] == ts), None)
+            click_id = next(self._clock)
+        if message is None:
+            raise KeyError(f"no message {ts} in {channel}")
+        return {
+            "type": "message_action", "token": "legacy-verification-token", "action_ts": f"{time.time():.6f}",
+            "team": {"id": TEAM_ID, "domain": "local"}, "user": {"id": user, "username": user.lower(),
+                                                               "team_id": TEAM_ID},
+            "channel": {"id": channel, "name": channel.lower()}, "is_enterprise_install": False,
+            "callback_id": callback_id, "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
+            "response_url": f"{self.base_url}/response/{click_id}", "message_ts": ts,
+            "message": {k: v for k, v in message.items() if k != "metadata"},
+        }
+
+    def shortcut(self, channel: str, ts: str, callback_id: str, user: str = "UBOB") -> Delivery:
+        return self.deliver_interaction(self.shortcut_payload(channel, ts, callback_id, user))
 
     def signed_interaction(self, payload: dict, timestamp: int | None = None,
                            signature: str | None = None) -> tuple[str, dict[str, str]]:
@@ -352,6 +375,8 @@ class SlackStandIn:
     def _api_chat_postEphemeral(self, args: dict) -> dict:  # noqa: N802
         if self._channel(args) is None:
             return {"ok": False, "error": "channel_not_found"}
+        if args["channel"] in self.workspace.bot_absent:
+            return {"ok": False, "error": "not_in_channel"}
         ts = self._next_ts()
         self.workspace.ephemeral_posts.append({**args, "blocks": _json_arg(args.get("blocks")), "ts": ts,
                                                "posted_at": time.time()})  # `user`: who sees it

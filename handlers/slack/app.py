@@ -9,7 +9,7 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
 
-from handlers.slack.checker import ReactionChecker
+from handlers.slack.checker import MessageChecker
 from handlers.slack.classifier import EndpointClassifier
 from handlers.slack.config import BotConfig, SlackCredentials
 from handlers.slack.feedback import FeedbackStore
@@ -32,7 +32,7 @@ def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
 class Services:
     """The app's collaborators, built once per process (they hold connection pools and caches)."""
 
-    checker: ReactionChecker
+    checker: MessageChecker
     recorder: VoteRecorder | None  # None: feedback off
 
     @classmethod
@@ -40,7 +40,7 @@ class Services:
                     ledger: ReplyLedger | None = None) -> Services:
         classifier = classifier or EndpointClassifier(config)
         feedback = FeedbackStore.from_config(config)
-        return cls(ReactionChecker(config, ledger or ReplyLedger.from_config(config), classifier, feedback),
+        return cls(MessageChecker(config, ledger or ReplyLedger.from_config(config), classifier, feedback),
                    VoteRecorder(feedback, classifier.serving_version) if feedback else None)
 
 

@@ -1,4 +1,5 @@
-"""One reaction's check: claim the message, fetch it, classify it, reply once, record the outcome.
+"""One check of a message, asked for by a trigger reaction or the "Check with Decorum" shortcut: claim
+it, fetch it (a shortcut carries the message), classify it, reply once, record the outcome.
 
 Kept free of Bolt so it can be driven directly; listeners.py adapts Bolt's arguments to it.
 """
@@ -6,7 +7,9 @@ Kept free of Bolt so it can be driven directly; listeners.py adapts Bolt's argum
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.metrics import EphemeralMetrics, MetricUnit
@@ -26,17 +29,20 @@ tracer = Tracer(service=LOG_SERVICE, patch_modules=TRACED_MODULES)
 
 
 @dataclass(frozen=True)
-class Reaction:
+class CheckRequest:
     team: str
     channel: str
     message_ts: str
-    event_id: str
-    user: str
-    emoji: str
-    reacted_at: float  # the reaction's event_ts, seconds since the epoch
+    event_id: str  # the request's own id: the event's, or the shortcut's trigger id
+    user: str  # who asked
+    asked_at: float  # seconds since the epoch
+    # A shortcut: the message as its payload carries it (no fetch; a fetch may be rate limited), and
+    # the answer goes to the asker alone. Each click is its own check.
+    message: dict | None = None
+    private: bool = False
 
     @classmethod
-    def from_event(cls, event: dict, body: dict) -> Reaction:
+    def from_reaction(cls, event: dict, body: dict) -> CheckRequest:
         item = event.get("item") or {}
         return cls(
             team=body.get("team_id", ""),
@@ -44,9 +50,24 @@ class Reaction:
             message_ts=item.get("ts", ""),
             event_id=body.get("event_id", ""),
             user=event.get("user", ""),
-            emoji=event.get("reaction", ""),
-            reacted_at=float(event.get("event_ts") or body.get("event_time") or time.time()),
+            asked_at=float(event.get("event_ts") or body.get("event_time") or time.time()),
         )
+
+    @classmethod
+    def from_shortcut(cls, body: dict) -> CheckRequest:
+        """A `message_action` payload; ValueError when it names no message."""
+        message = body.get("message")
+        channel, ts = (body.get("channel") or {}).get("id"), body.get("message_ts") or (message or {}).get("ts")
+        if not isinstance(message, dict) or not channel or not ts or not body.get("trigger_id"):
+            raise ValueError("a shortcut payload without its message")
+        return cls(team=(body.get("team") or {}).get("id", ""), channel=channel, message_ts=ts,
+                   event_id=body["trigger_id"], user=(body.get("user") or {}).get("id", ""),
+                   asked_at=float(body.get("action_ts") or time.time()), message=message, private=True)
+
+    @property
+    def ledger_key(self) -> str:
+        return ReplyLedger.request_key(self.event_id) if self.private else ReplyLedger.key(self.channel,
+                                                                                          self.message_ts)
 
 
 @dataclass
@@ -56,18 +77,21 @@ class CheckResult:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
-class ReactionChecker:
+class MessageChecker:
     def __init__(self, config: BotConfig, ledger: ReplyLedger, classifier: EndpointClassifier,
                  feedback: FeedbackStore | None = None):
         self.config, self.ledger, self.classifier, self.feedback = config, ledger, classifier, feedback
 
     # Responses are never captured: traces carry ids and timings, not what a message said.
     @tracer.capture_method(capture_response=False)
-    def check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None) -> CheckResult:
-        tracer.put_annotation(key="channel", value=reaction.channel)
+    def check(self, request: CheckRequest, client: WebClient, bot_user_id: str | None,
+              respond: Callable[..., Any] | None = None) -> CheckResult:
+        """`respond`: the request's response_url, where a private answer goes when the bot cannot post
+        in the channel (it is not a member)."""
+        tracer.put_annotation(key="channel", value=request.channel)
         metrics = EphemeralMetrics(namespace=NAMESPACE, service=SERVICE)
         try:
-            result = self._check(reaction, client, bot_user_id, metrics)
+            result = self._check(request, client, bot_user_id, metrics, respond)
         except Exception:
             metrics.add_metric(name=BotMetric.CHECK_ERRORS, unit=MetricUnit.Count, value=1)
             raise
@@ -75,8 +99,8 @@ class ReactionChecker:
             metrics.flush_metrics()
         return result
 
-    def _check(self, reaction: Reaction, client: WebClient, bot_user_id: str | None,
-               metrics: EphemeralMetrics) -> CheckResult:
+    def _check(self, request: CheckRequest, client: WebClient, bot_user_id: str | None,
+               metrics: EphemeralMetrics, respond: Callable[..., Any] | None) -> CheckResult:
         started = time.perf_counter()
         timings: dict[str, float] = {}
 
@@ -86,21 +110,26 @@ class ReactionChecker:
             return now
 
         with tracer.provider.in_subsegment("## claim"):
-            claim = self.ledger.claim(reaction.channel, reaction.message_ts, reaction.event_id)
+            claim = self.ledger.claim(request.channel, request.message_ts, request.event_id, key=request.ledger_key)
         mark = lap("claim", started)
-        context = {"channel": reaction.channel, "message_ts": reaction.message_ts, "event_id": reaction.event_id}
+        context = {"channel": request.channel, "message_ts": request.message_ts, "event_id": request.event_id,
+                   "shortcut": request.private}
         if not claim.acquired:
             metrics.add_metric(name=BotMetric.DUPLICATES_SUPPRESSED, unit=MetricUnit.Count, value=1)
             log.info("duplicate suppressed", extra={**context, "reason": claim.reason})
             return CheckResult(f"duplicate:{claim.reason}", timings_ms=timings)
         try:
-            with tracer.provider.in_subsegment("## fetch"):
-                message = fetch_message(client, reaction.channel, reaction.message_ts)
-            mark = lap("fetch", mark)
-            thread_ts = (message or {}).get("thread_ts") or reaction.message_ts
-            if claim.reason == "takeover" and claim.previous_owner:
+            if request.message is not None:
+                message: dict | None = request.message
+            else:
+                with tracer.provider.in_subsegment("## fetch"):
+                    message = fetch_message(client, request.channel, request.message_ts)
+                mark = lap("fetch", mark)
+            thread_ts = (message or {}).get("thread_ts") or request.message_ts
+            private = request.private or self.config.reply_mode == "ephemeral"
+            if claim.reason == "takeover" and claim.previous_owner and not private:
                 # An earlier attempt died; it may have died after replying.
-                earlier = find_own_reply(client, reaction.channel, thread_ts, claim.previous_owner)
+                earlier = find_own_reply(client, request.channel, thread_ts, claim.previous_owner)
                 if earlier:
                     self._complete(claim, "replied", earlier, context)
                     log.info("earlier reply found on takeover", extra=context)
@@ -110,7 +139,7 @@ class ReactionChecker:
                 self._complete(claim, "ignored_own_message", None, context)
                 return CheckResult("ignored_own_message", timings_ms=timings)
             text = plain_text((message or {}).get("text", ""))
-            private = None  # the driving words in full, for the reactor only
+            in_full = None  # the driving words in full, for the asker only
             if not text.strip():
                 outcome, (fallback, blocks), model_version = "nothing_to_check", replies.notice_reply(
                     replies.NOTHING_TO_CHECK), None
@@ -124,11 +153,10 @@ class ReactionChecker:
                     metrics.add_metric(name=BotMetric.VERDICT_FLAGGED if verdict.toxic else BotMetric.VERDICT_CLEAN,
                                        unit=MetricUnit.Count, value=1)
                     outcome = "flagged" if verdict.toxic else "clean"
-                    public = self.config.reply_mode == "thread"
-                    ref = self._record(reaction, verdict, text, context)
+                    ref = self._record(request, verdict, text, context)
                     words = replies.drivers(verdict, self.config.explain_min_weight)
-                    fallback, blocks = replies.verdict_reply(verdict, words, ref, masked=public)
-                    private = replies.private_drivers(verdict, words) if public else None
+                    fallback, blocks = replies.verdict_reply(verdict, words, ref, masked=not private)
+                    in_full = None if private else replies.private_drivers(verdict, words)
                     model_version = verdict.model_version
                 except ClassificationError as exc:
                     mark = lap("classify", mark)
@@ -138,30 +166,32 @@ class ReactionChecker:
                         replies.CHECK_FAILED), None
 
             with tracer.provider.in_subsegment("## reply"):
-                reply_ts = self._reply(client, reaction, thread_ts, fallback, blocks, {
-                    "message_ts": reaction.message_ts, "attempt": claim.attempt_id, "outcome": outcome,
-                    "model_version": model_version or "", "timings_ms": timings})
+                if private:
+                    reply_ts = self._reply_privately(client, request, thread_ts, fallback, blocks, respond)
+                else:
+                    reply_ts = self._reply(client, request, thread_ts, fallback, blocks, {
+                        "message_ts": request.message_ts, "attempt": claim.attempt_id, "outcome": outcome,
+                        "model_version": model_version or "", "timings_ms": timings})
             lap("reply", mark)
-            if private is not None:
-                client.chat_postEphemeral(channel=reaction.channel, user=reaction.user, thread_ts=thread_ts,
-                                          text=private[0], blocks=private[1])
+            if in_full is not None:
+                self._reply_privately(client, request, thread_ts, *in_full, respond)
         except Exception:
             self.ledger.release(claim)  # let the retry proceed at once instead of after the lease
             raise
         self._complete(claim, outcome, reply_ts, context)
-        latency_ms = (time.time() - reaction.reacted_at) * 1e3
+        latency_ms = (time.time() - request.asked_at) * 1e3
         metrics.add_metric(name=BotMetric.REACTION_TO_REPLY_LATENCY, unit=MetricUnit.Milliseconds,
                            value=max(0.0, latency_ms))
         timings["total"] = round((time.perf_counter() - started) * 1e3, 2)
         log.info("replied", extra={**context, "outcome": outcome, "timings_ms": timings})
         return CheckResult(outcome, reply_ts, timings)
 
-    def _record(self, reaction: Reaction, verdict: Verdict, text: str, context: dict) -> VerdictRef | None:
+    def _record(self, request: CheckRequest, verdict: Verdict, text: str, context: dict) -> VerdictRef | None:
         """Records the verdict for votes; None (no buttons) when feedback is off. A failed write costs
         no reply: the buttons carry the verdict, and the first vote records it."""
         if self.feedback is None:
             return None
-        ref = VerdictRef(reaction.team, reaction.channel, reaction.message_ts, verdict.model_version,
+        ref = VerdictRef(request.team, request.channel, request.message_ts, verdict.model_version,
                          verdict.scores, tuple(verdict.flagged))
         try:
             self.feedback.record_verdict(ref, text)
@@ -175,17 +205,29 @@ class ReactionChecker:
             # (by its attempt id in the metadata) before posting, so the thread still gets one answer.
             log.warning("claim taken over before completion", extra={**context, "outcome": outcome})
 
-    def _reply(self, client: WebClient, reaction: Reaction, thread_ts: str, fallback: str, blocks: list[dict],
+    def _reply(self, client: WebClient, request: CheckRequest, thread_ts: str, fallback: str, blocks: list[dict],
                payload: dict) -> str | None:
-        if self.config.reply_mode == "ephemeral":
-            client.chat_postEphemeral(channel=reaction.channel, user=reaction.user, thread_ts=thread_ts,
-                                      text=fallback, blocks=blocks)
-            return None
         response = client.chat_postMessage(
-            channel=reaction.channel, thread_ts=thread_ts, text=fallback, blocks=blocks, unfurl_links=False,
+            channel=request.channel, thread_ts=thread_ts, text=fallback, blocks=blocks, unfurl_links=False,
             metadata={"event_type": replies.METADATA_EVENT_TYPE, "event_payload": payload},
         )
         return response.get("ts")
+
+    @staticmethod
+    def _reply_privately(client: WebClient, request: CheckRequest, thread_ts: str, fallback: str,
+                         blocks: list[dict], respond: Callable[..., Any] | None) -> None:
+        """To the asker only, in the message's thread; through the response_url when the bot may not
+        post in the channel (not a member of it)."""
+        try:
+            client.chat_postEphemeral(channel=request.channel, user=request.user, thread_ts=thread_ts,
+                                      text=fallback, blocks=blocks)
+        except SlackApiError as exc:
+            if respond is None or exc.response.get("error") not in NOT_A_MEMBER:
+                raise
+            respond(text=fallback, blocks=blocks, response_type="ephemeral", replace_original=False)
+
+
+NOT_A_MEMBER = ("channel_not_found", "not_in_channel")
 
 
 def fetch_message(client: WebClient, channel: str, ts: str) -> dict | None:

@@ -56,11 +56,18 @@ class ReplyLedger:
 
     @staticmethod
     def key(channel: str, message_ts: str) -> str:
+        """A message's public check: one per message, whoever asks."""
         return f"message#{channel}#{message_ts}"
 
-    def claim(self, channel: str, message_ts: str, event_id: str, now: float | None = None) -> Claim:
+    @staticmethod
+    def request_key(request_id: str) -> str:
+        """A private check (a shortcut click): one per request; a second click is a new request."""
+        return f"request#{request_id}"
+
+    def claim(self, channel: str, message_ts: str, event_id: str, now: float | None = None,
+              key: str | None = None) -> Claim:
         now = time.time() if now is None else now
-        key, attempt = self.key(channel, message_ts), uuid.uuid4().hex
+        key, attempt = key or self.key(channel, message_ts), uuid.uuid4().hex
         try:
             response = self.client.update_item(
                 TableName=self.table,

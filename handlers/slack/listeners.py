@@ -1,9 +1,9 @@
 """Bolt listeners: plain functions, registered in one place (`register_listeners`).
 
-A trigger reaction is acked at once (Slack waits 3 s) and checked in a lazy listener: on Lambda a
-second, asynchronous invocation; locally a thread. Other reactions are acked and dropped, so no
-lazy run is spent on every emoji in the workspace. A click on a verdict's "Right" or "Wrong" button
-is acked at once too, and recorded lazily.
+A trigger reaction, or the "Check with Decorum" message shortcut, is acked at once (Slack waits 3 s)
+and checked in a lazy listener: on Lambda a second, asynchronous invocation; locally a thread. Other
+reactions are acked and dropped, so no lazy run is spent on every emoji in the workspace. A click on
+a verdict's "Right" or "Wrong" button is acked at once too, and recorded lazily.
 """
 
 from __future__ import annotations
@@ -15,12 +15,14 @@ from aws_lambda_powertools import Logger
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from handlers.slack.checker import Reaction, ReactionChecker
+from handlers.slack.checker import CheckRequest, MessageChecker
 from handlers.slack.config import LOG_SERVICE
 from handlers.slack.feedback import VOTE_ACTIONS
 from handlers.slack.votes import Vote, VoteRecorder
 
 log = Logger(service=LOG_SERVICE, child=True)
+# The message shortcut's callback id: the Slack app manifest (infra/slack-app-manifest.yaml) declares it.
+CHECK_SHORTCUT_CALLBACK_ID = "decorum_check_message"
 
 
 def trigger_matcher(emojis: tuple[str, ...]) -> Callable[[dict], bool]:
@@ -50,18 +52,34 @@ def pop_lazy_failure() -> BaseException | None:
     return failure
 
 
-def reaction_check(checker: ReactionChecker) -> Callable[..., None]:
+def reaction_check(checker: MessageChecker) -> Callable[..., None]:
     """The lazy listener, bound to its checker (Bolt deep-copies the context for lazy runs, so
     collaborators holding locks and sockets cannot travel there). Bolt finds it by its name."""
 
     def check_reaction(client: WebClient, event: dict, body: dict, context: BoltContext) -> None:
         try:
-            checker.check(Reaction.from_event(event, body), client, context.bot_user_id)
+            checker.check(CheckRequest.from_reaction(event, body), client, context.bot_user_id)
         except Exception as exc:
             _failures.error = exc
             raise
 
     return check_reaction
+
+
+def shortcut_check(checker: MessageChecker) -> Callable[..., None]:
+    def check_shortcut(client: WebClient, body: dict, context: BoltContext, respond: Respond) -> None:
+        try:
+            request = CheckRequest.from_shortcut(body)
+        except ValueError as exc:  # acked already; nothing to retry
+            log.warning("shortcut dropped", extra={"reason": str(exc)})
+            return
+        try:
+            checker.check(request, client, context.bot_user_id, respond)
+        except Exception as exc:
+            _failures.error = exc
+            raise
+
+    return check_shortcut
 
 
 def vote_record(recorder: VoteRecorder) -> Callable[..., None]:
@@ -84,11 +102,12 @@ def ignore(ack: Ack) -> None:
     ack()
 
 
-def register_listeners(app: App, checker: ReactionChecker, trigger_emojis: tuple[str, ...],
+def register_listeners(app: App, checker: MessageChecker, trigger_emojis: tuple[str, ...],
                        recorder: VoteRecorder | None = None) -> None:
     app.event("reaction_added", matchers=[trigger_matcher(trigger_emojis)])(
         ack=acknowledge, lazy=[reaction_check(checker)])
     app.event("reaction_added")(ignore)
+    app.shortcut(CHECK_SHORTCUT_CALLBACK_ID)(ack=acknowledge, lazy=[shortcut_check(checker)])
     if recorder is not None:
         for action_id in VOTE_ACTIONS:
             app.action(action_id)(ack=acknowledge, lazy=[vote_record(recorder)])

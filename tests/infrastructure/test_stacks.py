@@ -21,6 +21,7 @@ from packaging.utils import canonicalize_name
 
 from handlers.settings import env_name
 from handlers.slack.feedback import EXPIRES_AT
+from handlers.slack.listeners import CHECK_SHORTCUT_CALLBACK_ID
 from infra.bundling import RUNTIME_PROVIDED
 from infra.config import DecorumConfig, InfraConfigError
 from infra.model_build import BUILD_PYTHON
@@ -238,7 +239,13 @@ def test_every_log_group_has_a_retention(default_app) -> None:
 def test_the_slack_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
     manifest = (REPO / "infra" / "slack-app-manifest.yaml").read_text()
     scopes = re.findall(r"^\s+- ([a-z_]+:[a-z_]+)", manifest, flags=re.M)
-    assert sorted(scopes) == ["channels:history", "chat:write", "groups:history", "reactions:read"]
+    assert sorted(scopes) == ["channels:history", "chat:write", "commands", "groups:history", "reactions:read"]
+
+
+def test_the_slack_manifest_declares_the_shortcut_the_bot_listens_for() -> None:
+    manifest = yaml.safe_load((REPO / "infra" / "slack-app-manifest.yaml").read_text())
+    (shortcut,) = manifest["features"]["shortcuts"]
+    assert shortcut["type"] == "message" and shortcut["callback_id"] == CHECK_SHORTCUT_CALLBACK_ID
 
 
 def test_the_slack_manifest_sends_button_clicks_to_the_bot() -> None:

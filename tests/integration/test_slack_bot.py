@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from handlers.slack.listeners import CHECK_SHORTCUT_CALLBACK_ID
 from handlers.slack.metrics import DIMENSIONS, NAMESPACE, BotMetric
 from handlers.slack.replies import CHECK_FAILED, NOTHING_TO_CHECK
 from local.slack_standin import BOT_USER_ID, sign
@@ -265,3 +266,79 @@ def test_the_bot_emits_only_the_metrics_it_declares(make_bot, endpoint, capfd: p
     names = emitted.get("names", set())
     assert {BotMetric.CHECK_FAILURES, BotMetric.REACTION_TO_REPLY_LATENCY, BotMetric.DUPLICATES_SUPPRESSED} <= names
     assert names <= {m.value for m in BotMetric}, f"undeclared: {names - {m.value for m in BotMetric}}"
+
+
+# ----------------------------------------------------------------------------------- the message shortcut
+
+
+def private_answers(bot, before: int = 0) -> list[dict]:
+    """What the bot sent only to one person: ephemeral posts and response_url answers."""
+    posts = [p for p in bot.standin.workspace.ephemeral_posts if p["channel"] == bot.channel]
+    return (posts + bot.standin.workspace.responses)[before:]
+
+
+def test_the_shortcut_answers_the_asker_privately_in_the_thread_without_a_fetch(make_bot) -> None:
+    bot = make_bot(explain_min_weight=-1.0)
+    parent = bot.post("status update")
+    child = bot.post("you are a complete idiot", thread_ts=parent)
+    calls_before = len(bot.standin.workspace.api_calls)
+    assert bot.standin.shortcut(bot.channel, child, CHECK_SHORTCUT_CALLBACK_ID, user="UCARA").status == 200
+    (answer,) = wait_for_private(bot, 1)
+    assert answer["user"] == "UCARA" and answer["thread_ts"] == parent
+    text = json.dumps(answer["blocks"])
+    assert "Flagged" in text and "drove it" in text and "masked" not in text  # private: words in full
+    assert bot.standin.replies_to(bot.channel, child) == []  # nothing public
+    called = bot.standin.workspace.api_calls[calls_before:]
+    assert "conversations.history" not in called and "conversations.replies" not in called
+
+
+def test_a_redelivered_shortcut_answers_once_and_a_second_click_again(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("you are a complete idiot")
+    payload = bot.standin.shortcut_payload(bot.channel, ts, CHECK_SHORTCUT_CALLBACK_ID)
+    with ThreadPoolExecutor(4) as pool:
+        assert [d.status for d in pool.map(lambda _: bot.standin.deliver_interaction(payload), range(4))] == [200] * 4
+    time.sleep(1.0)
+    assert len(private_answers(bot)) == 1
+    bot.standin.shortcut(bot.channel, ts, CHECK_SHORTCUT_CALLBACK_ID)  # a new click: a new request
+    assert len(wait_for_private(bot, 2)) == 2
+
+
+def test_the_shortcut_on_a_message_without_text_says_so_privately(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("", files=[{"id": "F1"}])
+    bot.standin.shortcut(bot.channel, ts, CHECK_SHORTCUT_CALLBACK_ID)
+    (answer,) = wait_for_private(bot, 1)
+    assert NOTHING_TO_CHECK in json.dumps(answer["blocks"])
+
+
+def test_where_the_bot_is_not_a_member_the_shortcut_answers_through_the_response_url(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("you are a complete idiot")
+    bot.standin.workspace.bot_absent.add(bot.channel)
+    bot.standin.shortcut(bot.channel, ts, CHECK_SHORTCUT_CALLBACK_ID)
+    (answer,) = wait_for_private(bot, 1)
+    assert answer["response_type"] == "ephemeral" and answer["replace_original"] is False
+    assert "toxic" in json.dumps(answer["blocks"])
+
+
+def test_a_forged_shortcut_is_rejected(make_bot) -> None:
+    bot = make_bot()
+    ts = bot.post("you are a complete idiot")
+    payload = bot.standin.shortcut_payload(bot.channel, ts, CHECK_SHORTCUT_CALLBACK_ID)
+    body, headers = bot.standin.signed_interaction(payload)
+    headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
+    request = urllib.request.Request(bot.standin.request_url, data=body.encode(), headers=headers, method="POST")
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(request, timeout=5)
+    assert error.value.code == 401
+    time.sleep(0.5)
+    assert private_answers(bot) == []
+
+
+def wait_for_private(bot, count: int, timeout_s: float = 10.0) -> list[dict]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and len(private_answers(bot)) < count:
+        time.sleep(0.02)
+    time.sleep(0.2)  # an extra answer, if one were sent, lands now
+    return private_answers(bot)

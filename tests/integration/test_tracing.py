@@ -21,13 +21,13 @@ CHECK = """
 import os
 from slack_sdk import WebClient
 from handlers.slack.app import Services
-from handlers.slack.checker import Reaction
+from handlers.slack.checker import CheckRequest
 from handlers.slack.config import BotConfig
 config = BotConfig.from_env()
 services = Services.from_config(config)
 client = WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=config.slack_api_url)
-result = services.checker.check(Reaction("TLOCAL", os.environ["CHANNEL"], os.environ["MESSAGE_TS"], "Ev1", "UBOB",
-                                         "triangular_flag_on_post", 0.0), client, "UDECORUMBOT")
+result = services.checker.check(CheckRequest("TLOCAL", os.environ["CHANNEL"], os.environ["MESSAGE_TS"], "Ev1", "UBOB",
+                                             0.0), client, "UDECORUMBOT")
 print(result.outcome)
 """
 
@@ -97,7 +97,7 @@ def test_the_lazy_check_is_traced_with_its_endpoint_and_slack_calls(moto_url, le
         return [s["http"]["request"]["url"].rsplit("/", 1)[1] for s in under(name)
                 if "/api/" in s.get("http", {}).get("request", {}).get("url", "")]
 
-    check = "## handlers.slack.checker.ReactionChecker.check"
+    check = "## handlers.slack.checker.MessageChecker.check"
     assert {"## claim", "## fetch", "## classify", "## reply"} <= {s["name"] for s in under(check)}
     assert "dynamodb" in {s["name"] for s in under("## claim")}  # botocore calls, patched
     assert "runtime.sagemaker" in {s["name"] for s in under("## classify")}
