@@ -51,7 +51,7 @@ def bench_slack() -> dict:
             pass
 
     checker = MessageChecker(config, InstantLedger(), FixedClassifier())
-    app = create_app(config, credentials, Services(checker, None))
+    app = create_app(config, credentials, Services(checker))
     app.listener_runner.lazy_listener_runner = NoLazy()
     app.listener_runner.lazy_listener_runner.logger = app.logger
     standin.post_user_message("C1", "warm-up")

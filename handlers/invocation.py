@@ -2,10 +2,11 @@
 bot's classifier (handlers/slack/classifier.py), which ship in different images: both copy this file.
 
 Request:  {"inputs": "text" | ["t1", ...], "parameters": {"return_all_scores": bool, "explain": bool}}
-Response: {"model_version": "...", "results": [{"scores": {label: p}, "flagged": [label, ...],
+Response: {"model_version": "...", "thresholds": {label: t}, "results": [{"scores": {label: p}, "flagged": [label, ...],
            "explanation": [{"text", "start", "end", "weights": {label: w}}, ...], "explanation_note": "..."}]}
 (`explanation` only when asked for: per word, in order, its span in the input (Python string indices,
-code points) and how much each label's probability falls when the word is left out.)
+code points) and how much each label's probability falls when the word is left out. `thresholds`: the
+model's own, at or above which a label is flagged; a client may apply an offset to them.)
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ CONTENT_TYPE = "application/json"
 INPUTS, PARAMETERS = "inputs", "parameters"
 RETURN_ALL_SCORES, EXPLAIN = "return_all_scores", "explain"
 PARAMETER_NAMES = frozenset({RETURN_ALL_SCORES, EXPLAIN})
-MODEL_VERSION, RESULTS, SCORES, FLAGGED = "model_version", "results", "scores", "flagged"
+MODEL_VERSION, THRESHOLDS, RESULTS, SCORES, FLAGGED = "model_version", "thresholds", "results", "scores", "flagged"
 EXPLANATION, EXPLANATION_NOTE = "explanation", "explanation_note"
 
 
@@ -57,8 +58,13 @@ class Result:
         return out
 
 
-def response_payload(model_version: str, results: list[Result]) -> dict[str, Any]:
-    return {MODEL_VERSION: model_version, RESULTS: [r.to_json() for r in results]}
+def response_payload(model_version: str, results: list[Result], thresholds: dict[str, float]) -> dict[str, Any]:
+    return {MODEL_VERSION: model_version, THRESHOLDS: thresholds, RESULTS: [r.to_json() for r in results]}
+
+
+def parse_thresholds(payload: dict[str, Any]) -> dict[str, float]:
+    """The model's thresholds ({} from a server that does not send them)."""
+    return {str(k): float(v) for k, v in (payload.get(THRESHOLDS) or {}).items()}
 
 
 def parse_response(payload: dict[str, Any]) -> tuple[str, list[Result]]:

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from constructs import Node
 
 from handlers.settings import SettingsError, from_mapping, parse_text
-from handlers.slack.config import DEFAULT_TRIGGER_EMOJIS
+from handlers.slack.config import DEFAULT_TRIGGER_EMOJIS, ReplyMode
 
 
 class InfraConfigError(SettingsError):
@@ -75,7 +75,7 @@ class SlackSettings:
     memory_mb: int = 512
     timeout_seconds: int = 30
     trigger_emojis: tuple[str, ...] = DEFAULT_TRIGGER_EMOJIS
-    reply_mode: Literal["thread", "ephemeral"] = "thread"
+    reply_mode: ReplyMode = "thread"
     warmup_minutes: int = 5  # 0: no warm-up rule
     warmup_pings_endpoint: bool = True
     provisioned_concurrency: int = 0

@@ -50,10 +50,12 @@ class SlackBot(Construct):
             # would at worst let a retried event be answered twice. Backups would cost without value.
             removal_policy=RemovalPolicy.DESTROY,
         )
-        # Votes on verdicts, and (only where the workspace opts in) the text they judged: the one table
-        # that may hold message text, so it has its own key, and backups (it is next model's training data).
-        self.feedback_key = aws_kms.Key(self, "FeedbackKey", enable_key_rotation=True,
-                                        removal_policy=RemovalPolicy.RETAIN, description=f"{prefix}: feedback table")
+        # Workspaces' own data, under their own key, with backups: votes on verdicts and (only where the
+        # workspace opts in) the text they judged, the next model's training data; and the settings
+        # admins change in App Home.
+        self.data_key = aws_kms.Key(self, "WorkspaceDataKey", enable_key_rotation=True,
+                                    removal_policy=RemovalPolicy.RETAIN,
+                                    description=f"{prefix}: feedback and settings tables")
         # Table (not TableV2): TableV2 renders a customer managed key per replica region, which a
         # region-agnostic stack cannot.
         self.feedback_table = aws_dynamodb.Table(
@@ -61,7 +63,16 @@ class SlackBot(Construct):
             partition_key=aws_dynamodb.Attribute(name="pk", type=aws_dynamodb.AttributeType.STRING),
             billing_mode=aws_dynamodb.BillingMode.PAY_PER_REQUEST,
             time_to_live_attribute=FEEDBACK_EXPIRES_AT,
-            encryption=aws_dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.feedback_key,
+            encryption=aws_dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.data_key,
+            point_in_time_recovery_specification=aws_dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True),
+            removal_policy=RemovalPolicy.RETAIN,
+        )
+        self.settings_table = aws_dynamodb.Table(
+            self, "Settings",
+            partition_key=aws_dynamodb.Attribute(name="pk", type=aws_dynamodb.AttributeType.STRING),
+            billing_mode=aws_dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=aws_dynamodb.TableEncryption.CUSTOMER_MANAGED, encryption_key=self.data_key,
             point_in_time_recovery_specification=aws_dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True),
             removal_policy=RemovalPolicy.RETAIN,
@@ -97,6 +108,7 @@ class SlackBot(Construct):
             feedback_table=self.feedback_table.table_name,
             feedback_ttl_days=settings.feedback_ttl_days,
             feedback_keep_text=settings.feedback_keep_text,
+            settings_table=self.settings_table.table_name,
         )
         if bot_config.classify_budget_s + 5 > settings.timeout_seconds:
             raise InfraConfigError(f"decorum.slack.timeout_seconds ({settings.timeout_seconds}) must exceed the "
@@ -145,7 +157,9 @@ class SlackBot(Construct):
         self.function.add_to_role_policy(aws_iam.PolicyStatement(
             actions=["dynamodb:UpdateItem", "dynamodb:GetItem"], resources=[self.table.table_arn]))
         self.feedback_table.grant(self.function, "dynamodb:UpdateItem")  # record verdicts, set votes
-        self.feedback_key.grant_encrypt_decrypt(self.function)
+        # Read settings, save them, delete a workspace's on uninstall.
+        self.settings_table.grant(self.function, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
+        self.data_key.grant_encrypt_decrypt(self.function)
         self.secret.grant_read(self.function)
 
         if settings.warmup_minutes:
@@ -174,7 +188,7 @@ class SlackBot(Construct):
                                   "an AWS rotation Lambda; update the secret when you rotate them there.")
         nag.ack(self.table, DDB3="Dedup claims with a 7-day TTL: losing them at worst answers a retried event twice; "
                                  "point-in-time recovery would cost without value.")
-        nag.ack_findings(self.function, "IAM5", "KMS data-key actions on the feedback table's own key "
+        nag.ack_findings(self.function, "IAM5", "KMS data-key actions on the workspace data tables' own key "
                                                 "(GenerateDataKey*, ReEncrypt*), as CDK's key grant writes them.",
                          "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
         nag.ack(self.dead_letters, SQS3="This queue is itself the on-failure destination of the bot's asynchronous "

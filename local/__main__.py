@@ -93,19 +93,23 @@ def demo(model_dir: Path, check_verdicts: bool = True) -> int:
             for name in ("claim", "fetch", "classify"):
                 if name in timings:
                     breakdown[name].append(timings[name])
+        public_replies = len(standin.workspace.bot_posts)
         failures += _vote_and_export(stack, posted[1][1])
+        failures += _shortcut(stack, posted[2][1])
+        failures += _settings_change(stack)
         print("latency breakdown (ms, p50 / max over the replies above):")
         print(f"  event -> ack      {statistics.median(acks):7.2f} / {max(acks):7.2f}   ({len(acks)} deliveries)")
         for name, values in breakdown.items():
             if values:
                 print(f"  {name:<16}  {statistics.median(values):7.2f} / {max(values):7.2f}")
-        if len(standin.workspace.bot_posts) != len(posted):
-            failures.append(f"expected {len(posted)} bot replies in all, got {len(standin.workspace.bot_posts)}")
+        if public_replies != len(posted):
+            failures.append(f"expected {len(posted)} bot replies to the samples, got {public_replies}")
     print(f"\nstack stopped; demo took {time.perf_counter() - started:.1f} s")
     if failures:
         print("DEMO FAILED:\n  - " + "\n  - ".join(failures), file=sys.stderr)
         return 1
-    print(f"demo passed: {len(posted)} messages, exactly one reply each; other emoji and repeated reactions ignored")
+    print(f"demo passed: {len(posted)} messages, exactly one reply each; other emoji and repeated reactions ignored; "
+          "a vote recorded and exported, a private shortcut check, a settings change applied")
     return 0
 
 
@@ -137,6 +141,50 @@ def _vote_and_export(stack, message_ts: str) -> list[str]:
     print(f"  [feedback export] {count} training row(s) written to {out} (votes with kept text)\n")
     problems = [] if "said wrong" in json.dumps(updated) else ["the Wrong vote did not update the verdict"]
     return problems + ([] if count == 1 else [f"expected 1 exported feedback row, got {count}"])
+
+
+def _shortcut(stack, message_ts: str) -> list[str]:
+    """"Check with Decorum" from a message's menu: the verdict comes privately to the one who asked."""
+    from handlers.slack.listeners import CHECK_SHORTCUT_CALLBACK_ID
+
+    standin: SlackStandIn = stack.standin
+    before = len(standin.workspace.ephemeral_posts)
+    delivery = standin.shortcut(CHANNEL, message_ts, CHECK_SHORTCUT_CALLBACK_ID, user="UDAN")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not [p for p in standin.workspace.ephemeral_posts[before:]
+                                               if p["user"] == "UDAN"]:
+        time.sleep(0.05)
+    answers = [p for p in standin.workspace.ephemeral_posts[before:] if p["user"] == "UDAN"]
+    print(f"  [shortcut] UDAN picked \"Check with Decorum\" (acked {delivery.ack_ms:.1f} ms); privately to UDAN:")
+    for answer in answers:
+        print(_show(answer) + "\n")
+    return [] if len(answers) == 1 else [f"shortcut: expected 1 private answer, got {len(answers)}"]
+
+
+def _settings_change(stack) -> list[str]:
+    """An admin adds a trigger emoji in App Home; the next reaction with it is checked."""
+    from handlers.slack.home import EDIT_WORKSPACE, EMOJIS_BLOCK, VALUE
+
+    standin: SlackStandIn = stack.standin
+    standin.app_home_opened("UADMIN")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and "UADMIN" not in standin.workspace.home_views:
+        time.sleep(0.05)
+    standin.click_home("UADMIN", EDIT_WORKSPACE)
+    modal = standin.workspace.modals[-1]["view"]
+    state = {block["block_id"]: {VALUE: {"type": "static_select", "selected_option": block["element"][
+        "initial_option"]} if block["element"]["type"] == "static_select" else {"type": "plain_text_input"}}
+             for block in modal["blocks"]}
+    state[EMOJIS_BLOCK] = {VALUE: {"type": "plain_text_input", "value": f"{TRIGGER}, rotating_light"}}
+    answer = standin.submit_modal("UADMIN", modal, state)
+    ts = standin.post_user_message(CHANNEL, "you absolute clown, this is the worst code I have ever seen")
+    standin.react(CHANNEL, ts, "rotating_light")
+    found = standin.wait_for_replies(CHANNEL, ts, 1, timeout_s=10)
+    print(f"  [settings] UADMIN added :rotating_light: as a trigger in App Home (saved: {answer.status}); "
+          f"a :rotating_light: reaction now gets {len(found)} reply:")
+    for post in found:
+        print(_show(post) + "\n")
+    return [] if len(found) == 1 else [f"settings: expected 1 reply to the new trigger, got {len(found)}"]
 
 
 def run(model_dir: Path, ports: Ports) -> int:

@@ -52,6 +52,7 @@ class Delivery:
     retry_num: int
     status: int | None  # None: no answer within the ack timeout
     ack_ms: float
+    body: str = ""  # the bot's answer (a modal submission's errors come back in it)
 
 
 @dataclass
@@ -63,11 +64,15 @@ class Workspace:
     api_calls: list[str] = field(default_factory=list)
     responses: list[dict] = field(default_factory=list)  # what the bot sent to response_urls
     bot_absent: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    admins: set[str] = field(default_factory=lambda: {"UADMIN"})  # users.info says is_admin for these
+    home_views: dict[str, dict] = field(default_factory=dict)  # user -> the Home tab the bot published
+    modals: list[dict] = field(default_factory=list)  # views the bot opened, with their trigger ids
 
 
 class SlackStandIn:
-    def __init__(self, bot_token: str, signing_secret: str, host: str = "127.0.0.1", port: int = 0):
-        self.bot_token, self.signing_secret = bot_token, signing_secret
+    def __init__(self, bot_token: str, signing_secret: str, host: str = "127.0.0.1", port: int = 0,
+                 team_id: str = TEAM_ID):
+        self.bot_token, self.signing_secret, self.team_id = bot_token, signing_secret, team_id
         self.workspace = Workspace()
         self.request_url: str | None = None
         self.retry_delays_s = (0.0, 0.5, 1.0)  # Slack waits ~0 s, 1 min, 5 min; shortened locally
@@ -139,7 +144,7 @@ class SlackStandIn:
         now = time.time()
         return {
             "token": "legacy-verification-token",
-            "team_id": TEAM_ID,
+            "team_id": self.team_id,
             "api_app_id": "ADECORUM",
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(self._clock):010d}",
@@ -181,15 +186,17 @@ class SlackStandIn:
         if not self.request_url:
             raise RuntimeError("no request URL: set standin.request_url to the bot's /slack/events")
         request = urllib.request.Request(self.request_url, data=body.encode(), headers=headers, method="POST")
-        started = time.perf_counter()
+        started, answer = time.perf_counter(), b""
         try:
             with urllib.request.urlopen(request, timeout=timeout_s) as response:
                 status: int | None = response.status
+                answer = response.read()
         except urllib.error.HTTPError as exc:
             status = exc.code
         except (TimeoutError, urllib.error.URLError):
             status = None
-        delivery = Delivery(delivery_id, retry_num, status, (time.perf_counter() - started) * 1e3)
+        delivery = Delivery(delivery_id, retry_num, status, (time.perf_counter() - started) * 1e3,
+                            answer.decode("utf-8", "replace"))
         with self._lock:
             self.workspace.deliveries.append(delivery)
         return delivery
@@ -219,13 +226,13 @@ class SlackStandIn:
             click_id = next(self._clock)
         return {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": TEAM_ID},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
             "api_app_id": "ADECORUM",
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": post["ts"], "channel_id": post["channel"],
                           "is_ephemeral": ephemeral},
             "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
-            "team": {"id": TEAM_ID, "domain": "local"},
+            "team": {"id": self.team_id, "domain": "local"},
             "channel": {"id": post["channel"], "name": post["channel"].lower()},
             **({} if ephemeral else {"message": {k: v for k, v in post.items() if k not in ("channel", "posted_at")}}),
             "response_url": f"{self.base_url}/response/{click_id}",
@@ -241,8 +248,8 @@ class SlackStandIn:
             raise KeyError(f"no message {ts} in {channel}")
         return {
             "type": "message_action", "token": "legacy-verification-token", "action_ts": f"{time.time():.6f}",
-            "team": {"id": TEAM_ID, "domain": "local"}, "user": {"id": user, "username": user.lower(),
-                                                               "team_id": TEAM_ID},
+            "team": {"id": self.team_id, "domain": "local"}, "user": {"id": user, "username": user.lower(),
+                                                               "team_id": self.team_id},
             "channel": {"id": channel, "name": channel.lower()}, "is_enterprise_install": False,
             "callback_id": callback_id, "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
             "response_url": f"{self.base_url}/response/{click_id}", "message_ts": ts,
@@ -251,6 +258,46 @@ class SlackStandIn:
 
     def shortcut(self, channel: str, ts: str, callback_id: str, user: str = "UBOB") -> Delivery:
         return self.deliver_interaction(self.shortcut_payload(channel, ts, callback_id, user))
+
+    # ------------------------------------------------------------------------------ App Home
+
+    def app_home_opened(self, user: str) -> list[Delivery]:
+        with self._lock:
+            number = next(self._clock)
+        return self.send_event({
+            "token": "legacy-verification-token", "team_id": self.team_id, "api_app_id": "ADECORUM",
+            "type": "event_callback", "event_id": f"Ev{number:010d}{uuid.uuid4().hex[:6]}",
+            "event_time": int(time.time()),
+            "event": {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
+                      "event_ts": f"{time.time():.6f}"},
+        })
+
+    def click_home(self, user: str, action_id: str, value: str | None = None) -> Delivery:
+        """`user` clicks button `action_id` (with `value`, when several share the id) of their Home tab."""
+        with self._lock:
+            view = self.workspace.home_views[user]
+            click_id = next(self._clock)
+        (button,) = [e for b in view["blocks"] if b.get("type") == "actions" for e in b["elements"]
+                     if e["action_id"] == action_id and (value is None or e.get("value") == value)]
+        return self.deliver_interaction({
+            "type": "block_actions", "user": {"id": user, "team_id": self.team_id}, "api_app_id": "ADECORUM",
+            "token": "legacy-verification-token", "container": {"type": "view", "view_id": f"V{user}"},
+            "trigger_id": f"{click_id}.{uuid.uuid4().hex}", "team": {"id": self.team_id, "domain": "local"},
+            "view": {**view, "id": f"V{user}"},
+            "actions": [{"type": "button", "action_id": action_id, "block_id": "home", "value": button.get("value", ""),
+                         "text": button["text"], "action_ts": f"{time.time():.6f}"}],
+        })
+
+    def submit_modal(self, user: str, view: dict, values: dict[str, dict]) -> Delivery:
+        """`user` submits modal `view` (one the bot opened) with input `values` ({block_id: {action_id: state}})."""
+        with self._lock:
+            click_id = next(self._clock)
+        return self.deliver_interaction({
+            "type": "view_submission", "team": {"id": self.team_id, "domain": "local"},
+            "user": {"id": user, "team_id": self.team_id}, "api_app_id": "ADECORUM",
+            "token": "legacy-verification-token", "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
+            "view": {**view, "id": f"VM{click_id}", "state": {"values": values}},
+        })
 
     def signed_interaction(self, payload: dict, timestamp: int | None = None,
                            signature: str | None = None) -> tuple[str, dict[str, str]]:
@@ -304,7 +351,7 @@ class SlackStandIn:
             return 200, handler(args), {}
 
     def _api_auth_test(self, args: dict) -> dict:
-        return {"ok": True, "url": self.base_url, "team": "Local", "user": "decorum", "team_id": TEAM_ID,
+        return {"ok": True, "url": self.base_url, "team": "Local", "user": "decorum", "team_id": self.team_id,
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID}
 
     def _channel(self, args: dict) -> list[dict] | None:
@@ -354,6 +401,30 @@ class SlackStandIn:
         messages.append(message)
         self.workspace.bot_posts.append({**message, "channel": args["channel"], "posted_at": time.time()})
         return {"ok": True, "channel": args["channel"], "ts": ts, "message": message}
+
+    def _api_users_info(self, args: dict) -> dict:
+        user = str(args.get("user", ""))
+        if not user:
+            return {"ok": False, "error": "user_not_found"}
+        admin = user in self.workspace.admins
+        return {"ok": True, "user": {"id": user, "team_id": self.team_id, "name": user.lower(), "is_admin": admin,
+                                     "is_owner": False, "is_primary_owner": False, "is_bot": False}}
+
+    def _api_views_publish(self, args: dict) -> dict:
+        view = _json_arg(args.get("view"))
+        if not isinstance(view, dict) or view.get("type") != "home" or not args.get("user_id"):
+            return {"ok": False, "error": "invalid_arguments"}
+        self.workspace.home_views[str(args["user_id"])] = view
+        return {"ok": True, "view": {**view, "id": f"V{args['user_id']}"}}
+
+    def _api_views_open(self, args: dict) -> dict:
+        view = _json_arg(args.get("view"))
+        if not args.get("trigger_id"):
+            return {"ok": False, "error": "invalid_trigger_id"}
+        if not isinstance(view, dict) or view.get("type") != "modal":
+            return {"ok": False, "error": "invalid_arguments"}
+        self.workspace.modals.append({"trigger_id": args["trigger_id"], "view": view})
+        return {"ok": True, "view": {**view, "id": f"VM{len(self.workspace.modals)}"}}
 
     def _api_chat_update(self, args: dict) -> dict:
         messages = self._channel(args)

@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 ENDPOINT_NAME = "decorum-local"
 LEDGER_TABLE = "decorum-local-ledger"
 FEEDBACK_TABLE = "decorum-local-feedback"
+SETTINGS_TABLE = "decorum-local-settings"
 SECRET_ID = "decorum/local/slack"
 FAKE_AWS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_REGION": "us-east-1"}
@@ -126,7 +127,7 @@ def _stop(child: subprocess.Popen) -> None:
 def _provision(moto_url: str, bot_token: str, signing_secret: str) -> None:
     dynamodb = boto3.client("dynamodb", endpoint_url=moto_url, region_name="us-east-1",
                             aws_access_key_id="local", aws_secret_access_key="local")
-    for table in (LEDGER_TABLE, FEEDBACK_TABLE):
+    for table in (LEDGER_TABLE, FEEDBACK_TABLE, SETTINGS_TABLE):
         dynamodb.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                               AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                               KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
@@ -173,7 +174,8 @@ def local_stack(model_dir: Path, ports: Ports | None = None, logs_dir: Path | No
             **to_env(BotConfig(endpoint_name=ENDPOINT_NAME, ledger_table=LEDGER_TABLE, slack_secret_id=SECRET_ID,
                                slack_api_url=stack.standin.api_url, dynamodb_endpoint_url=stack.moto_url,
                                secrets_endpoint_url=stack.moto_url, sagemaker_endpoint_url=stack.inference_url,
-                               feedback_table=FEEDBACK_TABLE, feedback_keep_text=True)),
+                               feedback_table=FEEDBACK_TABLE, feedback_keep_text=True,
+                               settings_table=SETTINGS_TABLE)),
             "POWERTOOLS_METRICS_DISABLED": "true",  # EMF goes to CloudWatch in AWS; locally it is noise
         }
         child, ready = _spawn("slack app", ["-m", "handlers.slack", "serve", "--port", str(ports.slack_app)], env,

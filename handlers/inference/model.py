@@ -68,6 +68,7 @@ class ToxicityModel:
         self.version: str = manifest.version
         self.labels: list[str] = list(manifest.labels)
         self.thresholds = np.array([manifest.thresholds[label] for label in self.labels], dtype=np.float32)
+        self.label_thresholds = {label: float(manifest.thresholds[label]) for label in self.labels}
         self.max_length: int = manifest.max_length
 
         self.tokenizer = Tokenizer.from_file(str(model_dir / TOKENIZER_FILE))

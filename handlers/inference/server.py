@@ -92,7 +92,7 @@ class InferenceServer(HardenedHTTPServer):
                                           explain=explain)
         except WorkLimitError as exc:
             raise RequestError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, str(exc)) from None
-        return response_payload(self.model.version, results)
+        return response_payload(self.model.version, results, self.model.label_thresholds)
 
 
 class InferenceHandler(QuietHandler):

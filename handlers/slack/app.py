@@ -13,9 +13,11 @@ from handlers.slack.checker import MessageChecker
 from handlers.slack.classifier import EndpointClassifier
 from handlers.slack.config import BotConfig, SlackCredentials
 from handlers.slack.feedback import FeedbackStore
+from handlers.slack.home import HomeTab
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import register_listeners
 from handlers.slack.votes import VoteRecorder
+from handlers.slack.workspace_settings import SettingsStore
 
 
 def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
@@ -33,15 +35,17 @@ class Services:
     """The app's collaborators, built once per process (they hold connection pools and caches)."""
 
     checker: MessageChecker
-    recorder: VoteRecorder | None  # None: feedback off
+    recorder: VoteRecorder | None = None  # None: feedback off
+    home: HomeTab | None = None  # None: no settings table, the deploy's settings everywhere
 
     @classmethod
     def from_config(cls, config: BotConfig, classifier: EndpointClassifier | None = None,
                     ledger: ReplyLedger | None = None) -> Services:
         classifier = classifier or EndpointClassifier(config)
-        feedback = FeedbackStore.from_config(config)
-        return cls(MessageChecker(config, ledger or ReplyLedger.from_config(config), classifier, feedback),
-                   VoteRecorder(feedback, classifier.serving_version) if feedback else None)
+        feedback, settings = FeedbackStore.from_config(config), SettingsStore.from_config(config)
+        return cls(MessageChecker(config, ledger or ReplyLedger.from_config(config), classifier, feedback, settings),
+                   VoteRecorder(feedback, classifier.serving_version) if feedback else None,
+                   HomeTab(settings, config.sensitivity_labels) if settings else None)
 
 
 def create_app(config: BotConfig, credentials: SlackCredentials, services: Services | None = None) -> App:
@@ -53,5 +57,5 @@ def create_app(config: BotConfig, credentials: SlackCredentials, services: Servi
         token_verification_enabled=False,  # auth.test on the first request, not at import (cold start)
         logger=logging.getLogger("decorum.slack.bolt"),
     )
-    register_listeners(app, services.checker, config.trigger_emojis, services.recorder)
+    register_listeners(app, services.checker, services.recorder, services.home)
     return app

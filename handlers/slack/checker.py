@@ -23,6 +23,7 @@ from handlers.slack.feedback import FeedbackStore, VerdictRef
 from handlers.slack.ledger import FAILED_OUTCOME, Claim, ReplyLedger
 from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
 from handlers.slack.text import plain_text
+from handlers.slack.workspace_settings import CheckSettings, SettingsStore
 
 log = Logger(service=LOG_SERVICE, child=True)
 tracer = Tracer(service=LOG_SERVICE, patch_modules=TRACED_MODULES)
@@ -79,8 +80,13 @@ class CheckResult:
 
 class MessageChecker:
     def __init__(self, config: BotConfig, ledger: ReplyLedger, classifier: EndpointClassifier,
-                 feedback: FeedbackStore | None = None):
+                 feedback: FeedbackStore | None = None, settings: SettingsStore | None = None):
         self.config, self.ledger, self.classifier, self.feedback = config, ledger, classifier, feedback
+        self.settings = settings
+
+    def settings_for(self, team: str, channel: str) -> CheckSettings:
+        """The channel's effective settings (the deploy's defaults when there is no settings table)."""
+        return self.settings.effective(team, channel) if self.settings else CheckSettings.defaults(self.config)
 
     # Responses are never captured: traces carry ids and timings, not what a message said.
     @tracer.capture_method(capture_response=False)
@@ -126,7 +132,8 @@ class MessageChecker:
                     message = fetch_message(client, request.channel, request.message_ts)
                 mark = lap("fetch", mark)
             thread_ts = (message or {}).get("thread_ts") or request.message_ts
-            private = request.private or self.config.reply_mode == "ephemeral"
+            settings = self.settings_for(request.team, request.channel)
+            private = request.private or settings.reply_mode == "ephemeral"
             if claim.reason == "takeover" and claim.previous_owner and not private:
                 # An earlier attempt died; it may have died after replying.
                 earlier = find_own_reply(client, request.channel, thread_ts, claim.previous_owner)
@@ -146,7 +153,8 @@ class MessageChecker:
             else:
                 try:
                     with tracer.provider.in_subsegment("## classify"):
-                        verdict = self.classifier.classify(text)
+                        verdict = self.classifier.classify(text, settings.explain).with_sensitivity(
+                            settings.sensitivity)
                     mark = lap("classify", mark)
                     metrics.add_metric(name=BotMetric.ENDPOINT_LATENCY, unit=MetricUnit.Milliseconds,
                                        value=verdict.latency_ms)
@@ -156,7 +164,12 @@ class MessageChecker:
                     ref = self._record(request, verdict, text, context)
                     words = replies.drivers(verdict, self.config.explain_min_weight)
                     fallback, blocks = replies.verdict_reply(verdict, words, ref, masked=not private)
-                    in_full = None if private else replies.private_drivers(verdict, words)
+                    if private:
+                        in_full = None
+                    elif settings.reply_mode == "both":  # the whole verdict, words in full, to the asker
+                        in_full = replies.verdict_reply(verdict, words, ref, masked=False)
+                    else:
+                        in_full = replies.private_drivers(verdict, words)
                     model_version = verdict.model_version
                 except ClassificationError as exc:
                     mark = lap("classify", mark)

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.invocation import CONTENT_TYPE, Word, parse_response, request_body
+from handlers.invocation import CONTENT_TYPE, Word, parse_response, parse_thresholds, request_body
 from handlers.slack.config import BotConfig
 
 
@@ -36,10 +36,19 @@ class Verdict:
     latency_ms: float
     words: tuple[Word, ...] = ()  # the explanation, when asked for: each word and what it weighed
     explanation_note: str | None = None
+    thresholds: dict[str, float] = field(default_factory=dict)  # the model's own
 
     @property
     def toxic(self) -> bool:
         return bool(self.flagged)
+
+    def with_sensitivity(self, sensitivity: dict[str, float]) -> Verdict:
+        """The verdict with each label's threshold lowered by its sensitivity (raised when negative)."""
+        if not self.thresholds or not any(sensitivity.values()):
+            return self
+        flagged = [label for label, p in self.scores.items()
+                   if p >= self.thresholds.get(label, 1.0) - sensitivity.get(label, 0.0)]
+        return replace(self, flagged=flagged)
 
 
 class EndpointClassifier:
@@ -71,15 +80,18 @@ class EndpointClassifier:
                 raise
             return self.retry_client.invoke_endpoint(**arguments)
 
-    def classify(self, text: str) -> Verdict:
-        body = request_body(text[: self.max_chars], **({"explain": True} if self.explain else {}))
+    def classify(self, text: str, explain: bool | None = None) -> Verdict:
+        """`explain`: ask which words drove it (default: the configured `explain`)."""
+        explain = self.explain if explain is None else explain
+        body = request_body(text[: self.max_chars], **({"explain": True} if explain else {}))
         started = time.perf_counter()
         try:
             response = self._invoke(body)
-            model_version, (result,) = parse_response(json.loads(response["Body"].read()))
+            payload = json.loads(response["Body"].read())
+            model_version, (result,) = parse_response(payload)
             verdict = Verdict(scores=result.scores, flagged=result.flagged, model_version=model_version,
                               latency_ms=(time.perf_counter() - started) * 1e3, words=tuple(result.explanation or ()),
-                              explanation_note=result.explanation_note)
+                              explanation_note=result.explanation_note, thresholds=parse_thresholds(payload))
             self._serving = (time.monotonic(), model_version)
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "unknown")

@@ -22,6 +22,11 @@ LOG_SERVICE = "decorum-slack"  # the `service` key of every log line, and the X-
 TRACED_MODULES = ("botocore", "httplib")
 
 
+# Where a verdict goes: a public thread reply (its words masked; the asker sees them in full, privately),
+# only privately to the asker, or both (the public reply, and the whole verdict privately).
+ReplyMode = Literal["thread", "ephemeral", "both"]
+
+
 class ConfigError(SettingsError):
     """A required setting is missing or invalid; the message names the variable."""
 
@@ -42,7 +47,7 @@ class BotConfig:
     endpoint_name: str
     ledger_table: str
     trigger_emojis: tuple[str, ...] = DEFAULT_TRIGGER_EMOJIS  # comma-separated; colons optional
-    reply_mode: Literal["thread", "ephemeral"] = "thread"
+    reply_mode: ReplyMode = "thread"
     # Secrets Manager secret holding {"bot_token": ..., "signing_secret": ...}; empty: env vars.
     slack_secret_id: str = ""
     slack_api_url: str = "https://slack.com/api/"
@@ -67,13 +72,20 @@ class BotConfig:
     feedback_table: str = ""
     feedback_ttl_days: int = 90
     feedback_keep_text: bool = False  # store the message text with the votes, for the next model's training
+    # Settings workspace admins change in App Home (handlers/slack/workspace_settings.py); empty: the
+    # fields above apply everywhere.
+    settings_table: str = ""
+    settings_cache_s: float = 60.0
+    sensitivity_labels: tuple[str, ...] = ("toxic", "hate")  # the model's labels a workspace may tune
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trigger_emojis", tuple(e.strip().strip(":") for e in self.trigger_emojis))
         if not self.trigger_emojis or any(not e or ":" in e for e in self.trigger_emojis):
             raise ConfigError(f"{env_name('trigger_emojis')} must list emoji names, e.g. 'rotating_light'")
-        if self.reply_mode not in ("thread", "ephemeral"):
-            raise ConfigError(f"{env_name('reply_mode')} must be 'thread' or 'ephemeral'")
+        if self.reply_mode not in ("thread", "ephemeral", "both"):
+            raise ConfigError(f"{env_name('reply_mode')} must be 'thread', 'ephemeral' or 'both'")
+        if not 0 <= self.settings_cache_s <= 60:
+            raise ConfigError(f"{env_name('settings_cache_s')} must be in [0, 60]: a change applies within a minute")
         if self.classify_timeout_s <= 0 or self.classify_first_timeout_s <= 0 or self.classify_attempts < 1:
             raise ConfigError(f"{env_name('classify_timeout_s')} and {env_name('classify_first_timeout_s')} must be "
                               f"> 0, {env_name('classify_attempts')} >= 1")

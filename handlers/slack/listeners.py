@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from handlers.slack.checker import CheckRequest, MessageChecker
 from handlers.slack.config import LOG_SERVICE
 from handlers.slack.feedback import VOTE_ACTIONS
+from handlers.slack.home import HomeTab
 from handlers.slack.votes import Vote, VoteRecorder
 
 log = Logger(service=LOG_SERVICE, child=True)
@@ -25,11 +26,15 @@ log = Logger(service=LOG_SERVICE, child=True)
 CHECK_SHORTCUT_CALLBACK_ID = "decorum_check_message"
 
 
-def trigger_matcher(emojis: tuple[str, ...]) -> Callable[[dict], bool]:
-    wanted = frozenset(emojis)
+def trigger_matcher(checker: MessageChecker) -> Callable[[dict, dict], bool]:
+    """A reaction to a message with one of its channel's trigger emojis (settings cached: workspace_settings)."""
 
-    def is_trigger(event: dict) -> bool:
-        return event.get("reaction") in wanted and (event.get("item") or {}).get("type") == "message"
+    def is_trigger(event: dict, body: dict) -> bool:
+        item = event.get("item") or {}
+        if item.get("type") != "message":
+            return False
+        return event.get("reaction") in checker.settings_for(body.get("team_id", ""), item.get("channel", "")
+                                                             ).trigger_emojis
 
     return is_trigger
 
@@ -102,12 +107,14 @@ def ignore(ack: Ack) -> None:
     ack()
 
 
-def register_listeners(app: App, checker: MessageChecker, trigger_emojis: tuple[str, ...],
-                       recorder: VoteRecorder | None = None) -> None:
-    app.event("reaction_added", matchers=[trigger_matcher(trigger_emojis)])(
+def register_listeners(app: App, checker: MessageChecker, recorder: VoteRecorder | None = None,
+                       home: HomeTab | None = None) -> None:
+    app.event("reaction_added", matchers=[trigger_matcher(checker)])(
         ack=acknowledge, lazy=[reaction_check(checker)])
     app.event("reaction_added")(ignore)
     app.shortcut(CHECK_SHORTCUT_CALLBACK_ID)(ack=acknowledge, lazy=[shortcut_check(checker)])
     if recorder is not None:
         for action_id in VOTE_ACTIONS:
             app.action(action_id)(ack=acknowledge, lazy=[vote_record(recorder)])
+    if home is not None:
+        home.register(app)

@@ -237,9 +237,10 @@ def test_every_log_group_has_a_retention(default_app) -> None:
 
 
 def test_the_slack_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
-    manifest = (REPO / "infra" / "slack-app-manifest.yaml").read_text()
-    scopes = re.findall(r"^\s+- ([a-z_]+:[a-z_]+)", manifest, flags=re.M)
-    assert sorted(scopes) == ["channels:history", "chat:write", "commands", "groups:history", "reactions:read"]
+    manifest = yaml.safe_load((REPO / "infra" / "slack-app-manifest.yaml").read_text())
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert sorted(scopes) == ["channels:history", "chat:write", "commands", "groups:history", "reactions:read",
+                              "users:read"]
 
 
 def test_the_slack_manifest_declares_the_shortcut_the_bot_listens_for() -> None:
@@ -263,8 +264,11 @@ def test_bot_permissions_are_scoped_to_named_resources(default_app) -> None:
     assert ":function:decorum-slack-bot" in found["lambda:InvokeFunction"]
     assert "Ledger" in found["dynamodb:GetItem"] and "Feedback" not in found["dynamodb:GetItem"]
     assert "Ledger" in found["dynamodb:UpdateItem"] and "Feedback" in found["dynamodb:UpdateItem"]
-    assert "FeedbackKey" in found["kms:Decrypt"]
-    assert not any(a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:UpdateItem") for a in found)
+    assert "WorkspaceDataKey" in found["kms:Decrypt"]
+    assert "Settings" in found["dynamodb:GetItem"] and "Settings" in found["dynamodb:DeleteItem"]
+    assert not any(a.startswith("dynamodb:") and a not in ("dynamodb:GetItem", "dynamodb:UpdateItem",
+                                                            "dynamodb:DeleteItem") for a in found)
+    assert "Ledger" not in found["dynamodb:DeleteItem"] and "Feedback" not in found["dynamodb:DeleteItem"]
     assert "SlackCredentials" in found["secretsmanager:GetSecretValue"]
 
 
@@ -274,7 +278,7 @@ def test_the_feedback_table_is_encrypted_with_its_own_key_backed_up_and_expires(
     (feedback,) = [t for logical_id, t in tables.items() if "Feedback" in logical_id]
     props = feedback["Properties"]
     assert props["SSESpecification"]["SSEEnabled"] and props["SSESpecification"]["SSEType"] == "KMS"
-    assert "FeedbackKey" in json.dumps(props["SSESpecification"]["KMSMasterKeyId"])
+    assert "WorkspaceDataKey" in json.dumps(props["SSESpecification"]["KMSMasterKeyId"])
     assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"]
     assert props["TimeToLiveSpecification"] == {"AttributeName": EXPIRES_AT, "Enabled": True}
     assert feedback["DeletionPolicy"] == "Retain"  # the next model's training data
@@ -282,6 +286,9 @@ def test_the_feedback_table_is_encrypted_with_its_own_key_backed_up_and_expires(
     env = function["Properties"]["Environment"]["Variables"]
     assert "Ref" in env[env_name("feedback_table")] and env[env_name("feedback_keep_text")] == "false"
     assert env[env_name("feedback_ttl_days")] == "90"
+    (settings,) = [t for logical_id, t in tables.items() if "Settings" in logical_id]
+    assert "WorkspaceDataKey" in json.dumps(settings["Properties"]["SSESpecification"]["KMSMasterKeyId"])
+    assert "Ref" in env[env_name("settings_table")]
 
 
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires(default_app) -> None:

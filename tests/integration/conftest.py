@@ -69,14 +69,21 @@ def ledger_table(moto_url: str) -> str:
     return name
 
 
+def _table(moto_url: str, name: str) -> str:
+    boto3.client("dynamodb", endpoint_url=moto_url).create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+    return name
+
+
 @pytest.fixture(scope="session")
 def feedback_table(moto_url: str) -> str:
-    dynamodb = boto3.client("dynamodb", endpoint_url=moto_url)
-    name = "decorum-feedback-test"
-    dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                          AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                          KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
-    return name
+    return _table(moto_url, "decorum-feedback-test")
+
+
+@pytest.fixture(scope="session")
+def settings_table(moto_url: str) -> str:
+    return _table(moto_url, "decorum-settings-test")
 
 
 @dataclass
@@ -100,12 +107,13 @@ class Bot:
 
 
 def bot_config(moto_url: str, ledger_table: str, endpoint, standin: SlackStandIn, feedback_table: str = "",
-               **overrides) -> BotConfig:
+               settings_table: str = "", **overrides) -> BotConfig:
     host, port = endpoint.server_address[:2]
     settings = {
         "endpoint_name": ENDPOINT,
         "ledger_table": ledger_table,
         "feedback_table": feedback_table,
+        "settings_table": settings_table,
         "slack_api_url": standin.api_url,
         "dynamodb_endpoint_url": moto_url,
         "sagemaker_endpoint_url": f"http://{host}:{port}",
@@ -117,14 +125,16 @@ def bot_config(moto_url: str, ledger_table: str, endpoint, standin: SlackStandIn
 
 
 @pytest.fixture
-def make_bot(moto_url: str, ledger_table: str, feedback_table: str, endpoint) -> Iterator:
+def make_bot(moto_url: str, ledger_table: str, feedback_table: str, settings_table: str, endpoint) -> Iterator:
     """Starts a Bolt app over HTTP (the `python -m handlers.slack serve` code) wired to the stand-ins."""
     started: list = []
 
     def start(**overrides) -> Bot:
         credentials = SlackCredentials("xoxb-test-" + uuid.uuid4().hex, uuid.uuid4().hex)
-        standin = SlackStandIn(credentials.bot_token, credentials.signing_secret).start()
-        config = bot_config(moto_url, ledger_table, endpoint, standin, feedback_table, **overrides)
+        # A workspace of its own: settings and feedback are per workspace, and the tables are shared.
+        standin = SlackStandIn(credentials.bot_token, credentials.signing_secret,
+                               team_id="T" + uuid.uuid4().hex[:10].upper()).start()
+        config = bot_config(moto_url, ledger_table, endpoint, standin, feedback_table, settings_table, **overrides)
         server = make_bolt_server(create_app(config, credentials), Intake(credentials.signing_secret), "127.0.0.1", 0)
         serve_in_thread(server)
         standin.request_url = f"http://127.0.0.1:{server.server_address[1]}/slack/events"
@@ -201,7 +211,8 @@ class Harness:
     def __init__(self, moto_url, ledger_table, endpoint, feedback_table, ledger_class=ReplyLedger,
                  retry_delays_s=(0.2, 0.4), credential_source=None, **overrides):
         self.credentials = SlackCredentials("xoxb-" + uuid.uuid4().hex, uuid.uuid4().hex)
-        self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret).start()
+        self.standin = SlackStandIn(self.credentials.bot_token, self.credentials.signing_secret,
+                                    team_id="T" + uuid.uuid4().hex[:10].upper()).start()
         self.config = bot_config(moto_url, ledger_table, endpoint, self.standin, feedback_table, **overrides)
         self.lambda_api = LocalLambda(retry_delays_s)
         ledger = ledger_class(self.config.ledger_table, self.config.lease_seconds, self.config.ledger_ttl_days,

@@ -16,7 +16,7 @@ import pytest
 from handlers.slack.feedback import TALLY_BLOCK_ID, VOTE_ACTIONS, FeedbackStore
 from handlers.slack.metrics import DIMENSIONS, MODEL_VERSION_DIMENSION, NAMESPACE, BotMetric
 from handlers.slack.replies import mask
-from local.slack_standin import TEAM_ID, sign
+from local.slack_standin import sign
 from tests.integration.conftest import LambdaContext, function_url_event
 
 RIGHT, WRONG = (next(a for a, choice in VOTE_ACTIONS.items() if choice == wanted) for wanted in ("right", "wrong"))
@@ -43,7 +43,7 @@ def store_for(bot, keep_text: bool = False) -> FeedbackStore:
 
 
 def votes_of(bot, ts: str) -> dict[str, str]:
-    item = store_for(bot).get(TEAM_ID, bot.channel, ts) or {}
+    item = store_for(bot).get(bot.standin.team_id, bot.channel, ts) or {}
     return {user: v["M"]["vote"]["S"] for user, v in item.get("votes", {}).get("M", {}).items()}
 
 
@@ -105,7 +105,7 @@ def test_a_vote_updates_the_tally_and_is_recorded_with_the_verdict(make_bot, tox
     updated = wait_for(lambda: "said wrong" in tally_line(post := bot.standin.bot_post(bot.channel, reply["ts"]))
                        and post)
     assert "1 person said wrong" in tally_line(updated)
-    item = store_for(bot).get(TEAM_ID, bot.channel, ts)
+    item = store_for(bot).get(bot.standin.team_id, bot.channel, ts)
     assert votes_of(bot, ts) == {"UCARA": "wrong"}
     assert item["model_version"]["S"] == toxicity_model.version
     assert set(item["scores"]["M"]) == {"toxic", "hate"} and item["flagged"]["L"]
@@ -141,10 +141,10 @@ def test_a_vote_whose_record_is_gone_is_still_counted(make_bot) -> None:
     bot = make_bot()
     ts, reply = checked(bot)
     client = boto3.client("dynamodb", endpoint_url=bot.config.dynamodb_endpoint_url)
-    client.delete_item(TableName=bot.config.feedback_table, Key=FeedbackStore.key(TEAM_ID, bot.channel, ts))
+    client.delete_item(TableName=bot.config.feedback_table, Key=FeedbackStore.key(bot.standin.team_id, bot.channel, ts))
     bot.standin.click(reply, RIGHT, user="UCARA")
     assert wait_for(lambda: votes_of(bot, ts) == {"UCARA": "right"})
-    item = store_for(bot).get(TEAM_ID, bot.channel, ts)
+    item = store_for(bot).get(bot.standin.team_id, bot.channel, ts)
     assert item["model_version"]["S"] and set(item["scores"]["M"]) == {"toxic", "hate"}  # from the button
 
 
@@ -167,7 +167,7 @@ def test_the_message_text_is_stored_only_when_the_workspace_keeps_it(make_bot, k
     ts, reply = checked(bot, text)
     bot.standin.click(reply, WRONG)
     wait_for(lambda: votes_of(bot, ts))
-    item = store_for(bot).get(TEAM_ID, bot.channel, ts)
+    item = store_for(bot).get(bot.standin.team_id, bot.channel, ts)
     assert ("text" in item) is keep_text
     if keep_text:
         assert item["text"]["S"] == text
@@ -217,7 +217,7 @@ def test_votes_through_the_lambda_handler_are_acked_then_recorded(harness) -> No
     h.lambda_api.drain()
     assert h.lambda_api.attempts[-1] == "ok"
     store = FeedbackStore(h.config.feedback_table, 90, False, endpoint_url=h.config.dynamodb_endpoint_url)
-    assert store.get(TEAM_ID, h.channel, ts)["votes"]["M"]["UCARA"]["M"]["vote"]["S"] == "wrong"
+    assert store.get(h.standin.team_id, h.channel, ts)["votes"]["M"]["UCARA"]["M"]["vote"]["S"] == "wrong"
     assert "1 person said wrong" in tally_line(h.standin.bot_post(h.channel, reply["ts"]))
 
 

@@ -6,13 +6,15 @@ import json
 
 import pytest
 
-from handlers.invocation import Result, parse_response, request_body, response_payload
+from handlers.invocation import Result, parse_response, parse_thresholds, request_body, response_payload
 
 
 def test_a_response_reads_back_as_written() -> None:
     results = [Result({"toxic": 0.9, "hate": 0.1}, ["toxic"]), Result({"toxic": 0.0, "hate": 0.0}, [])]
-    payload = json.loads(json.dumps(response_payload("v1", results)))
+    payload = json.loads(json.dumps(response_payload("v1", results, {"toxic": 0.5, "hate": 0.4})))
     assert parse_response(payload) == ("v1", results)
+    assert parse_thresholds(payload) == {"toxic": 0.5, "hate": 0.4}
+    assert parse_thresholds({"results": []}) == {}  # an older server
 
 
 def test_requests_carry_only_known_parameters() -> None:
