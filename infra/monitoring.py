@@ -134,7 +134,7 @@ class Monitoring(Construct):
                         left=[bot(BotMetric.VERDICT_FLAGGED, "Sum"), bot(BotMetric.VERDICT_CLEAN, "Sum")]),
             GraphWidget(title="Duplicates suppressed and failures", width=8,
                         left=[bot(BotMetric.DUPLICATES_SUPPRESSED, "Sum"), bot(BotMetric.CHECK_FAILURES, "Sum"),
-                              bot(BotMetric.CHECK_ERRORS, "Sum")]),
+                              bot(BotMetric.CHECK_ERRORS, "Sum"), bot(BotMetric.SLACK_RATE_LIMITED, "Sum")]),
             GraphWidget(title="Acks to Slack (ms), Lambda errors and throttles", width=8,
                         left=[bot(BotMetric.ACK_LATENCY, p) for p in percentiles],
                         right=[lambda_metric("Errors", "Sum"), lambda_metric("Throttles", "Sum")]),

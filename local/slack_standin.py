@@ -78,7 +78,7 @@ class SlackStandIn:
         self.retry_delays_s = (0.0, 0.5, 1.0)  # Slack waits ~0 s, 1 min, 5 min; shortened locally
         self._lock = threading.Lock()
         self._clock = itertools.count(1)
-        self._rate_limited_calls = 0
+        self._rate_limited_calls, self._retry_after_s, self._rate_limited_method = 0, 1, None
         self._failing: dict[str, int] = {}
         self._server = _StandInServer((host, port), _make_handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True)
@@ -132,10 +132,10 @@ class SlackStandIn:
         with self._lock:
             self._failing[method] = calls
 
-    def rate_limit_next(self, calls: int) -> None:
-        """The next `calls` Web API calls answer 429 with Retry-After: 1."""
+    def rate_limit_next(self, calls: int, retry_after_s: int = 1, method: str | None = None) -> None:
+        """The next `calls` Web API calls (of `method` only, when given) answer 429 with Retry-After."""
         with self._lock:
-            self._rate_limited_calls = calls
+            self._rate_limited_calls, self._retry_after_s, self._rate_limited_method = calls, retry_after_s, method
 
     # ------------------------------------------------------------------------------ events API
 
@@ -336,9 +336,9 @@ class SlackStandIn:
         """Returns (status, body, headers) for one Web API call."""
         with self._lock:
             self.workspace.api_calls.append(method)
-            if self._rate_limited_calls > 0:
+            if self._rate_limited_calls > 0 and self._rate_limited_method in (None, method):
                 self._rate_limited_calls -= 1
-                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": "1"}
+                return 429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(self._retry_after_s)}
             if self._failing.get(method, 0) > 0:
                 self._failing[method] -= 1
                 return 500, {"ok": False, "error": "internal_error"}, {}

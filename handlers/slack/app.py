@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler, RateLimitErrorRetryHandler
+from slack_sdk.http_retry.builtin_handlers import ConnectionErrorRetryHandler
 
 from handlers.slack.checker import MessageChecker
 from handlers.slack.classifier import EndpointClassifier
@@ -16,17 +16,19 @@ from handlers.slack.feedback import FeedbackStore
 from handlers.slack.home import HomeTab
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import register_listeners
+from handlers.slack.rate_limits import MAX_CLIENT_WAIT_S, ShortRateLimitRetryHandler
 from handlers.slack.votes import VoteRecorder
 from handlers.slack.workspace_settings import SettingsStore
 
 
 def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
-    # 429: wait out Retry-After (slack_sdk reads the header); dropped connections: retry once.
+    # 429 with a short Retry-After: waited out (slack_sdk reads the header); dropped connections: retry once.
     return WebClient(
         token=credentials.bot_token,
         base_url=config.slack_api_url,
         timeout=10,
-        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=3), ConnectionErrorRetryHandler(max_retry_count=1)],
+        retry_handlers=[ShortRateLimitRetryHandler(max_retry_count=3, max_wait_s=MAX_CLIENT_WAIT_S),
+                        ConnectionErrorRetryHandler(max_retry_count=1)],
     )
 
 

@@ -22,6 +22,7 @@ from handlers.slack.config import LOG_SERVICE, TRACED_MODULES, BotConfig
 from handlers.slack.feedback import FeedbackStore, VerdictRef
 from handlers.slack.ledger import FAILED_OUTCOME, Claim, ReplyLedger
 from handlers.slack.metrics import NAMESPACE, SERVICE, BotMetric
+from handlers.slack.rate_limits import RateLimitedError, rate_limited, retry_after_s
 from handlers.slack.text import plain_text
 from handlers.slack.workspace_settings import CheckSettings, SettingsStore
 
@@ -129,7 +130,7 @@ class MessageChecker:
                 message: dict | None = request.message
             else:
                 with tracer.provider.in_subsegment("## fetch"):
-                    message = fetch_message(client, request.channel, request.message_ts)
+                    message = self._fetch(client, request, claim, metrics, respond)
                 mark = lap("fetch", mark)
             thread_ts = (message or {}).get("thread_ts") or request.message_ts
             settings = self.settings_for(request.team, request.channel)
@@ -226,8 +227,25 @@ class MessageChecker:
         )
         return response.get("ts")
 
+    def _fetch(self, client: WebClient, request: CheckRequest, claim: Claim, metrics: EphemeralMetrics,
+               respond: Callable[..., Any] | None) -> dict | None:
+        """The message; when Slack asks for a longer wait than a check has, the asker is told (once) and
+        the claim given up for Lambda's retry (rate_limits.py)."""
+        try:
+            return fetch_message(client, request.channel, request.message_ts)
+        except SlackApiError as exc:
+            if not rate_limited(exc):
+                raise
+            wait_s = retry_after_s(exc.response.headers)
+            metrics.add_metric(name=BotMetric.SLACK_RATE_LIMITED, unit=MetricUnit.Count, value=1)
+            if claim.note != RATE_LIMITED_NOTE:
+                self._reply_privately(client, request, None, *replies.notice_reply(replies.rate_limited(wait_s)),
+                                      respond)
+            self.ledger.release(claim, note=RATE_LIMITED_NOTE)
+            raise RateLimitedError(wait_s) from None
+
     @staticmethod
-    def _reply_privately(client: WebClient, request: CheckRequest, thread_ts: str, fallback: str,
+    def _reply_privately(client: WebClient, request: CheckRequest, thread_ts: str | None, fallback: str,
                          blocks: list[dict], respond: Callable[..., Any] | None) -> None:
         """To the asker only, in the message's thread; through the response_url when the bot may not
         post in the channel (not a member of it)."""
@@ -241,6 +259,7 @@ class MessageChecker:
 
 
 NOT_A_MEMBER = ("channel_not_found", "not_in_channel")
+RATE_LIMITED_NOTE = "rate_limited"
 
 
 def fetch_message(client: WebClient, channel: str, ts: str) -> dict | None:
@@ -265,7 +284,9 @@ def fetch_message(client: WebClient, channel: str, ts: str) -> dict | None:
 def find_own_reply(client: WebClient, channel: str, thread_ts: str, attempt_id: str) -> str | None:
     """The ts of the reply that attempt `attempt_id` posted in the thread, if it did."""
     try:
-        thread = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=200)
+        # 15: the most a non-Marketplace distributed app may ask for (rate_limits.py); the bot replies early
+        # in a thread, and a reply past the first 15 is the rare case of a crash in a busy thread.
+        thread = client.conversations_replies(channel=channel, ts=thread_ts, include_all_metadata=True, limit=15)
     except SlackApiError:
         return None
     for message in thread.get("messages") or []:

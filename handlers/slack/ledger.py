@@ -39,6 +39,7 @@ class Claim:
     # refused: "redelivery", "already_checked" or "in_progress"
     reason: Literal["new", "takeover", "retry", "redelivery", "already_checked", "in_progress"]
     previous_owner: str | None = None  # on a takeover: the attempt that died
+    note: str | None = None  # what an earlier attempt that gave the claim up said (e.g. rate limited)
 
 
 class ReplyLedger:
@@ -109,7 +110,7 @@ class ReplyLedger:
             return Claim(True, attempt, key, "new")
         if old.get("status", {}).get("S") == COMPLETED:
             return Claim(True, attempt, key, "retry")
-        return Claim(True, attempt, key, "takeover", old.get("owner", {}).get("S"))
+        return Claim(True, attempt, key, "takeover", old.get("owner", {}).get("S"), old.get("note", {}).get("S"))
 
     def _note_event(self, key: str, event_id: str) -> None:
         self.client.update_item(TableName=self.table, Key={"pk": {"S": key}}, UpdateExpression="ADD event_ids :e",
@@ -133,15 +134,19 @@ class ReplyLedger:
             return False
         return True
 
-    def release(self, claim: Claim) -> None:
-        """Gives a claim up after a caught failure, so the retry need not wait for the lease to expire."""
+    def release(self, claim: Claim, note: str | None = None) -> None:
+        """Gives a claim up after a caught failure, so the retry need not wait for the lease to expire;
+        `note` tells the attempt that takes it over why (`Claim.note`)."""
+        values = {":zero": {"N": "0"}, ":owner": {"S": claim.attempt_id}, ":in_progress": {"S": IN_PROGRESS}}
+        update = "SET lease_until = :zero"
+        if note:
+            update += ", note = :note"
+            values[":note"] = {"S": note}
         try:
             self.client.update_item(
-                TableName=self.table, Key={"pk": {"S": claim.key}}, UpdateExpression="SET lease_until = :zero",
+                TableName=self.table, Key={"pk": {"S": claim.key}}, UpdateExpression=update,
                 ConditionExpression="#owner = :owner AND #status = :in_progress",
-                ExpressionAttributeNames={"#owner": "owner", "#status": "status"},
-                ExpressionAttributeValues={":zero": {"N": "0"}, ":owner": {"S": claim.attempt_id},
-                                           ":in_progress": {"S": IN_PROGRESS}},
+                ExpressionAttributeNames={"#owner": "owner", "#status": "status"}, ExpressionAttributeValues=values,
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             pass

@@ -22,6 +22,7 @@ class BotMetric(StrEnum):
     VERDICT_FLAGGED = "VerdictFlagged"
     VERDICT_CLEAN = "VerdictClean"
     REACTION_TO_REPLY_LATENCY = "ReactionToReplyLatency"  # ms from the reaction's event_ts to the reply
+    SLACK_RATE_LIMITED = "SlackRateLimited"  # a fetch Slack answered 429 for longer than a check waits
     ACK_LATENCY = "AckLatency"  # ms the Lambda took to answer Slack's request (not lazy runs, not warm-ups)
     # Votes on verdicts, as changes (a changed vote moves one from right to wrong): per model version
     # for the dashboard, and for the version the endpoint serves now, for the wrong-rate alarm.

@@ -125,5 +125,12 @@ def notice_reply(text: str) -> tuple[str, list[dict]]:
 
 
 NOTHING_TO_CHECK = ":information_source: Nothing to check: this message has no text."
+
+
+def rate_limited(wait_s: float) -> str:
+    minutes = max(1, round(wait_s / 60))
+    return (f":hourglass_flowing_sand: Slack limits how often Decorum may read messages here; it will check this one "
+            f"again in about {minutes} minute{'s' if minutes > 1 else ''}. (\"Check with Decorum\" in the message's "
+            "menu is not limited.)")
 CHECK_FAILED = (":grey_question: The check failed: the model did not answer in time. "
                 "Add the reaction again in a minute to retry.")

@@ -52,6 +52,32 @@ def test_crash_before_the_reply_is_retried_by_lambda_and_replies_once(harness) -
     assert len(h.standin.replies_to(h.channel, ts)) == 1
 
 
+def test_a_long_slack_rate_limit_tells_the_reactor_once_and_lambda_retries_the_check(harness) -> None:
+    """Slack asks for a minute (distributed apps outside the Marketplace): no in-process wait past the
+    Lambda's timeout, a private notice, and the check replies on Lambda's retry."""
+    h = harness()
+    ts = h.standin.post_user_message(h.channel, "you total idiot")
+    h.standin.rate_limit_next(2, retry_after_s=60, method="conversations.history")
+    started = time.perf_counter()
+    h.react(ts)
+    h.lambda_api.drain()
+    assert time.perf_counter() - started < 10  # nobody slept for 60 s
+    assert h.lambda_api.attempts == ["LazyCheckError", "LazyCheckError", "ok"]
+    assert len(h.standin.replies_to(h.channel, ts)) == 1
+    (notice,) = h.standin.workspace.ephemeral_posts
+    assert notice["user"] == "UBOB" and "Slack limits how often" in json.dumps(notice["blocks"])
+
+
+def test_a_short_slack_rate_limit_is_waited_out(harness) -> None:
+    h = harness()
+    ts = h.standin.post_user_message(h.channel, "you total idiot")
+    h.standin.rate_limit_next(1, retry_after_s=1, method="conversations.history")
+    h.react(ts)
+    h.lambda_api.drain()
+    assert h.lambda_api.attempts == ["ok"] and not h.standin.workspace.ephemeral_posts
+    assert len(h.standin.replies_to(h.channel, ts)) == 1
+
+
 class DiesAfterReplying(ReplyLedger):
     """The process dies right after posting: the completion is never written and nothing is released."""
 
@@ -63,7 +89,7 @@ class DiesAfterReplying(ReplyLedger):
             raise SystemError("process killed")
         return super().complete(claim, outcome, reply_ts)
 
-    def release(self, claim) -> None:
+    def release(self, claim, note=None) -> None:
         pass  # a dead process releases nothing: only the lease expiry lets the retry in
 
 
