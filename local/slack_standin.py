@@ -29,6 +29,7 @@ import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlparse
 
 from handlers.httpd import ConnectionLimits, HardenedHTTPServer, QuietHandler
@@ -37,6 +38,18 @@ BOT_USER_ID = "UDECORUMBOT"
 BOT_ID = "BDECORUM"
 TEAM_ID = "TLOCAL"
 ACK_TIMEOUT_S = 3.0
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _manifest_shortcut() -> str:
+    """The message shortcut's callback id, as the Slack app manifest declares it (what Slack would send)."""
+    import yaml
+
+    manifest = yaml.safe_load((REPO / "infra" / "slack-app-manifest.yaml").read_text())
+    return next(s["callback_id"] for s in manifest["features"]["shortcuts"] if s["type"] == "message")
+
+
+MANIFEST_SHORTCUT = _manifest_shortcut()
 
 
 def sign(signing_secret: str, timestamp: str, body: str) -> str:
@@ -501,7 +514,10 @@ def _render_page(standin: SlackStandIn) -> str:
                     f'<form method="post" action="/ui/react" style="display:inline">'
                     f'<input type="hidden" name="channel" value="{html.escape(channel)}">'
                     f'<input type="hidden" name="ts" value="{m["ts"]}">'
-                    f'<input name="emoji" value="triangular_flag_on_post" size="22"><button>react</button></form>')
+                    f'<input name="emoji" value="triangular_flag_on_post" size="22"><button>react</button></form> '
+                    f'<form method="post" action="/ui/shortcut" style="display:inline">'
+                    f'<input type="hidden" name="channel" value="{html.escape(channel)}">'
+                    f'<input type="hidden" name="ts" value="{m["ts"]}"><button>Check with Decorum</button></form>')
                 text = _blocks_text(m) if bot else html.escape(m.get("text", ""))[:500]
                 rows.append(f"<li>{indent}<b>#{html.escape(channel)}</b> {html.escape(who)}: {text} {action}</li>")
         private = [f"<li>to {html.escape(p.get('user', '?'))} in #{html.escape(p['channel'])}: {_blocks_text(p)}</li>"
@@ -510,7 +526,60 @@ def _render_page(standin: SlackStandIn) -> str:
             "<h1>Decorum local Slack stand-in</h1><form method=post action=/ui/post>"
             "<input name=channel value=general size=10> <input name=text size=60 placeholder='say something'>"
             "<button>post</button></form><ul>" + "".join(rows) + "</ul>"
-            + ("<h2>Only visible to one person (ephemeral)</h2><ul>" + "".join(private) + "</ul>" if private else ""))
+            + ("<h2>Only visible to one person (ephemeral)</h2><ul>" + "".join(private) + "</ul>" if private else "")
+            + "<h2>App Home</h2><p>Open it as <a href='/ui/home?user=UADMIN'>UADMIN (a workspace admin)</a> or "
+            "<a href='/ui/home?user=UBOB'>UBOB (a member)</a>.</p>")
+
+
+def _render_home(standin: SlackStandIn, user: str) -> str:
+    """The Home tab the bot published for `user`, its buttons, and the modal a button opened."""
+    with standin._lock:
+        view = standin.workspace.home_views.get(user)
+        modal = standin.workspace.modals[-1]["view"] if standin.workspace.modals else None
+    if view is None:
+        return "<!doctype html><meta charset=utf-8><p>No Home tab yet: <a href=''>reload</a>.</p>"
+    parts = [f"<h1>Decorum in {html.escape(user)}'s App Home</h1>", _blocks_text(view)]
+    for block in view["blocks"]:
+        for element in block.get("elements", []) if block.get("type") == "actions" else []:
+            parts.append(f"<form method=post action=/ui/home_click style='display:inline'>"
+                         f"<input type=hidden name=user value='{html.escape(user)}'>"
+                         f"<input type=hidden name=action_id value='{html.escape(element['action_id'])}'>"
+                         f"<input type=hidden name=value value='{html.escape(element.get('value', ''))}'>"
+                         f"<button>{html.escape(element['text']['text'])}</button></form> ")
+    if modal is not None:
+        fields = []
+        for block in modal["blocks"]:
+            element, name = block["element"], html.escape(block["block_id"])
+            label = html.escape(block["label"]["text"])
+            if element["type"] == "static_select":
+                options = "".join(f"<option value='{html.escape(o['value'])}'"
+                                  f"{' selected' if o == element.get('initial_option') else ''}>"
+                                  f"{html.escape(o['text']['text'])}</option>" for o in element["options"])
+                fields.append(f"<label>{label} <select name='{name}'>{options}</select></label>")
+            else:
+                fields.append(f"<label>{label} <input name='{name}' "
+                              f"value='{html.escape(element.get('initial_value', ''))}'></label>")
+        parts.append(f"<h2>{html.escape(modal['title']['text'])}</h2><form method=post action=/ui/submit>"
+                     f"<input type=hidden name=user value='{html.escape(user)}'>" + "<br>".join(fields)
+                     + "<br><button>Save</button></form>")
+    return "<!doctype html><meta charset=utf-8><title>App Home</title>" + "<br>".join(parts) + \
+        "<p><a href='/'>back to the channel</a></p>"
+
+
+def _modal_state(modal: dict, form: dict[str, str]) -> dict:
+    """The `view.state.values` Slack would send for `form` (the page's fields) in `modal`."""
+    state = {}
+    for block in modal["blocks"]:
+        element, value = block["element"], form.get(block["block_id"], "")
+        if element["type"] == "static_select":
+            state[block["block_id"]] = {element["action_id"]: {"type": "static_select",
+                                                               "selected_option": {"value": value}}}
+        elif element["type"] == "conversations_select":
+            state[block["block_id"]] = {element["action_id"]: {"type": "conversations_select",
+                                                               "selected_conversation": value or None}}
+        else:
+            state[block["block_id"]] = {element["action_id"]: {"type": "plain_text_input", "value": value or None}}
+    return state
 
 
 def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
@@ -533,6 +602,11 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
                 return self._api()
             if self.path == "/":
                 return self.send(200, _render_page(standin).encode(), "text/html; charset=utf-8")
+            if self.path.startswith("/ui/home"):
+                user = self._args().get("user", "UBOB")
+                if user not in standin.workspace.home_views:
+                    standin.app_home_opened(user)
+                return self.send(200, _render_home(standin, user).encode(), "text/html; charset=utf-8")
             self.send(404, b"", "text/plain")
 
         def do_POST(self) -> None:
@@ -553,6 +627,18 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             elif self.path == "/ui/click":
                 post = standin.bot_post(args["channel"], args["ts"])
                 threading.Thread(target=standin.click, args=(post, args["action_id"], "UBOB"), daemon=True).start()
+            elif self.path == "/ui/shortcut":
+                threading.Thread(target=standin.shortcut, args=(args["channel"], args["ts"], MANIFEST_SHORTCUT),
+                                 daemon=True).start()
+            elif self.path in ("/ui/home_click", "/ui/submit"):
+                user = args.pop("user", "UBOB")
+                if self.path == "/ui/home_click":
+                    standin.click_home(user, args["action_id"], args.get("value") or None)
+                elif standin.workspace.modals:
+                    modal = standin.workspace.modals[-1]["view"]
+                    standin.submit_modal(user, modal, _modal_state(modal, args))
+                    standin.workspace.modals.clear()
+                return self.send(303, b"", "text/plain", {"Location": f"/ui/home?user={user}"})
             self.send(303, b"", "text/plain", {"Location": "/"})
 
         def _api(self) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -182,3 +183,30 @@ def test_a_change_reaches_other_containers_within_the_cache_age(make_bot) -> Non
     assert other.load(bot.standin.team_id).workspace == Override()  # still cached
     time.sleep(0.6)
     assert other.load(bot.standin.team_id).workspace == Override(explain=False)
+
+
+def test_the_local_page_opens_app_home_and_saves_through_the_modal(make_bot) -> None:
+    """`make run`'s page: App Home as an admin, "Edit workspace settings", the modal's form, Save."""
+    bot = make_bot()
+    base = bot.standin.base_url
+
+    def get(path: str) -> str:
+        return urllib.request.urlopen(base + path, timeout=10).read().decode()
+
+    def post(path: str, form: dict) -> str:
+        data = urllib.parse.urlencode(form).encode()
+        return urllib.request.urlopen(urllib.request.Request(base + path, data=data, method="POST"),
+                                      timeout=10).read().decode()
+
+    assert "Edit workspace settings" in get("/ui/home?user=UADMIN")
+    page = post("/ui/home_click", {"user": ADMIN, "action_id": EDIT_WORKSPACE, "value": ""})
+    assert "Trigger emoji(s)" in page and "Save" in page
+    post("/ui/submit", {"user": ADMIN, EMOJIS_BLOCK: "warning", MODE_BLOCK: "inherit", EXPLAIN_BLOCK: "off"})
+    assert saved(bot)["workspace"] == Override(trigger_emojis=("warning",), explain=False)
+    ts = bot.post("you are a complete idiot")
+    assert "Check with Decorum" in get("/")
+    post("/ui/shortcut", {"channel": bot.channel, "ts": ts})  # the page's shortcut, by the manifest's callback id
+    deadline = time.monotonic() + 10
+    while not bot.standin.workspace.ephemeral_posts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert [p["user"] for p in bot.standin.workspace.ephemeral_posts] == ["UBOB"]
