@@ -84,6 +84,9 @@ class SlackSettings:
     # Votes on verdicts: kept this many days; with the message text only when the workspace opts in.
     feedback_ttl_days: int = 90
     feedback_keep_text: bool = False
+    # Many workspaces: an "Add to Slack" install page and OAuth (tokens per workspace in S3); the secret
+    # then holds client_id, client_secret and signing_secret. Off: one workspace, its bot token.
+    oauth: bool = False
 
     def __post_init__(self) -> None:
         if self.provisioned_concurrency and self.snap_start:

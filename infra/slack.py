@@ -17,6 +17,7 @@ from aws_cdk import (
     aws_lambda,
     aws_lambda_destinations,
     aws_logs,
+    aws_s3,
     aws_secretsmanager,
     aws_sqs,
 )
@@ -77,11 +78,19 @@ class SlackBot(Construct):
                 point_in_time_recovery_enabled=True),
             removal_policy=RemovalPolicy.RETAIN,
         )
+        # OAuth: one installation (bot token) per workspace, written by slack_sdk's S3 installation store.
+        self.installations = aws_s3.Bucket(
+            self, "Installations", encryption=aws_s3.BucketEncryption.KMS, encryption_key=self.data_key,
+            bucket_key_enabled=True, enforce_ssl=True, block_public_access=aws_s3.BlockPublicAccess.BLOCK_ALL,
+            removal_policy=RemovalPolicy.RETAIN) if settings.oauth else None
+        needed = "client_id, client_secret and signing_secret" if settings.oauth else "bot_token and signing_secret"
         self.secret = aws_secretsmanager.Secret(
             self, "SlackCredentials",
-            description="Slack app credentials for Decorum: set bot_token and signing_secret after deploy",
+            description=f"Slack app credentials for Decorum: set {needed} after deploy",
             generate_secret_string=aws_secretsmanager.SecretStringGenerator(
-                secret_string_template='{"bot_token": "xoxb-set-me"}',  # noqa: S106 - a placeholder to replace
+                # Placeholders to replace with the app's values (api.slack.com/apps, Basic Information).
+                secret_string_template='{"client_id": "set-me", "client_secret": "set-me"}' if settings.oauth
+                else '{"bot_token": "xoxb-set-me"}',
                 generate_string_key="signing_secret"),
         )
         self.dead_letters = aws_sqs.Queue(
@@ -109,6 +118,7 @@ class SlackBot(Construct):
             feedback_ttl_days=settings.feedback_ttl_days,
             feedback_keep_text=settings.feedback_keep_text,
             settings_table=self.settings_table.table_name,
+            installation_bucket=self.installations.bucket_name if self.installations else "",
         )
         if bot_config.classify_budget_s + 5 > settings.timeout_seconds:
             raise InfraConfigError(f"decorum.slack.timeout_seconds ({settings.timeout_seconds}) must exceed the "
@@ -160,6 +170,9 @@ class SlackBot(Construct):
         # Read settings, save them, delete a workspace's on uninstall.
         self.settings_table.grant(self.function, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem")
         self.data_key.grant_encrypt_decrypt(self.function)
+        if self.installations:  # installations and OAuth states: read, write, delete (uninstall)
+            self.installations.grant_read_write(self.function)
+            self.installations.grant_delete(self.function)
         self.secret.grant_read(self.function)
 
         if settings.warmup_minutes:
@@ -174,7 +187,10 @@ class SlackBot(Construct):
         CfnOutput(self, "RequestUrl", value=self.url.url,
                   description="Slack Event Subscriptions request URL (append nothing)")
         CfnOutput(self, "SecretName", value=self.secret.secret_name,
-                  description="Put the Slack bot_token and signing_secret here")
+                  description=f"Put the Slack app's {needed} here")
+        if self.installations:
+            CfnOutput(self, "InstallUrl", value=f"{self.url.url}slack/install",
+                      description="The 'Add to Slack' page; its redirect URL is <RequestUrl>slack/oauth_redirect")
 
     def _acknowledge_findings(self) -> None:
         nag.ack_findings(self.function, "IAM4", nag.LAMBDA_BASIC, nag.LAMBDA_BASIC_FINDING)
@@ -191,5 +207,15 @@ class SlackBot(Construct):
         nag.ack_findings(self.function, "IAM5", "KMS data-key actions on the workspace data tables' own key "
                                                 "(GenerateDataKey*, ReEncrypt*), as CDK's key grant writes them.",
                          "Action::kms:GenerateDataKey*", "Action::kms:ReEncrypt*")
+        if self.installations:
+            nag.ack(self.installations, S1="Holds bot tokens, read and written only by the bot's role: access "
+                                           "logging would need a second bucket; CloudTrail data events can "
+                                           "audit it where required.")
+            nag.ack_findings(self.function, "IAM5", "The installation bucket's objects (one per workspace and "
+                                                    "OAuth state), as CDK's bucket grant writes them.",
+                             "Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*",
+                             "Action::s3:Abort*", "Action::s3:DeleteObject*",
+                             f"Resource::<{Stack.of(self).get_logical_id(self.installations.node.default_child)}"
+                             ".Arn>/*")
         nag.ack(self.dead_letters, SQS3="This queue is itself the on-failure destination of the bot's asynchronous "
                                         "invocations (lazy checks that failed every retry).")

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import html
@@ -75,8 +76,10 @@ class Workspace:
     ephemeral_posts: list[dict] = field(default_factory=list)
     deliveries: list[Delivery] = field(default_factory=list)
     api_calls: list[str] = field(default_factory=list)
+    api_calls_by_team: list[tuple[str, str | None]] = field(default_factory=list)  # (method, the token's workspace)
     responses: list[dict] = field(default_factory=list)  # what the bot sent to response_urls
     bot_absent: set[str] = field(default_factory=set)  # channels the bot is not a member of
+    channel_team: dict[str, str] = field(default_factory=dict)  # channel -> its workspace
     admins: set[str] = field(default_factory=lambda: {"UADMIN"})  # users.info says is_admin for these
     home_views: dict[str, dict] = field(default_factory=dict)  # user -> the Home tab the bot published
     modals: list[dict] = field(default_factory=list)  # views the bot opened, with their trigger ids
@@ -84,8 +87,13 @@ class Workspace:
 
 class SlackStandIn:
     def __init__(self, bot_token: str, signing_secret: str, host: str = "127.0.0.1", port: int = 0,
-                 team_id: str = TEAM_ID):
+                 team_id: str = TEAM_ID, client_id: str = "", client_secret: str = ""):
         self.bot_token, self.signing_secret, self.team_id = bot_token, signing_secret, team_id
+        self.client_id, self.client_secret = client_id, client_secret  # the app's, for OAuth installs
+        self.tokens: dict[str, str] = {bot_token: team_id} if bot_token else {}  # bot token -> its workspace
+        self._codes: dict[str, str] = {}  # OAuth codes handed out -> the workspace installing
+        self._caller: str = team_id  # the workspace of the Web API call being answered
+        self._granted_scopes = ""
         self.workspace = Workspace()
         self.request_url: str | None = None
         self.retry_delays_s = (0.0, 0.5, 1.0)  # Slack waits ~0 s, 1 min, 5 min; shortened locally
@@ -128,7 +136,17 @@ class SlackStandIn:
             if thread_ts:
                 message["thread_ts"] = thread_ts
             self.workspace.messages.setdefault(channel, []).append(message)
+            self.workspace.channel_team.setdefault(channel, self.team_id)
             return ts
+
+    def add_channel(self, channel: str, team: str) -> None:
+        """A channel of workspace `team` (one stand-in can hold several workspaces that installed the app)."""
+        with self._lock:
+            self.workspace.messages.setdefault(channel, [])
+            self.workspace.channel_team[channel] = team
+
+    def team_of(self, channel: str) -> str:
+        return self.workspace.channel_team.get(channel, self.team_id)
 
     def delete_message(self, channel: str, ts: str) -> None:
         with self._lock:
@@ -157,7 +175,7 @@ class SlackStandIn:
         now = time.time()
         return {
             "token": "legacy-verification-token",
-            "team_id": self.team_id,
+            "team_id": self.team_of(channel),
             "api_app_id": "ADECORUM",
             "type": "event_callback",
             "event_id": event_id or f"Ev{next(self._clock):010d}",
@@ -239,13 +257,13 @@ class SlackStandIn:
             click_id = next(self._clock)
         return {
             "type": "block_actions",
-            "user": {"id": user, "username": user.lower(), "team_id": self.team_id},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_of(post["channel"])},
             "api_app_id": "ADECORUM",
             "token": "legacy-verification-token",
             "container": {"type": "message", "message_ts": post["ts"], "channel_id": post["channel"],
                           "is_ephemeral": ephemeral},
             "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
-            "team": {"id": self.team_id, "domain": "local"},
+            "team": {"id": self.team_of(post["channel"]), "domain": "local"},
             "channel": {"id": post["channel"], "name": post["channel"].lower()},
             **({} if ephemeral else {"message": {k: v for k, v in post.items() if k not in ("channel", "posted_at")}}),
             "response_url": f"{self.base_url}/response/{click_id}",
@@ -261,8 +279,8 @@ class SlackStandIn:
             raise KeyError(f"no message {ts} in {channel}")
         return {
             "type": "message_action", "token": "legacy-verification-token", "action_ts": f"{time.time():.6f}",
-            "team": {"id": self.team_id, "domain": "local"}, "user": {"id": user, "username": user.lower(),
-                                                               "team_id": self.team_id},
+            "team": {"id": self.team_of(channel), "domain": "local"},
+            "user": {"id": user, "username": user.lower(), "team_id": self.team_of(channel)},
             "channel": {"id": channel, "name": channel.lower()}, "is_enterprise_install": False,
             "callback_id": callback_id, "trigger_id": f"{click_id}.{uuid.uuid4().hex}",
             "response_url": f"{self.base_url}/response/{click_id}", "message_ts": ts,
@@ -355,20 +373,80 @@ class SlackStandIn:
             if self._failing.get(method, 0) > 0:
                 self._failing[method] -= 1
                 return 500, {"ok": False, "error": "internal_error"}, {}
-        if token != self.bot_token:
+        if method == "oauth.v2.access":
+            with self._lock:
+                return 200, self._oauth_v2_access(args), {}
+        with self._lock:
+            team = self.tokens.get(token or "")
+            self.workspace.api_calls_by_team.append((method, team))
+        if team is None:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         handler = getattr(self, "_api_" + method.replace(".", "_"), None)
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         with self._lock:
+            self._caller = team
             return 200, handler(args), {}
 
     def _api_auth_test(self, args: dict) -> dict:
-        return {"ok": True, "url": self.base_url, "team": "Local", "user": "decorum", "team_id": self.team_id,
+        return {"ok": True, "url": self.base_url, "team": self._caller, "user": "decorum", "team_id": self._caller,
                 "user_id": BOT_USER_ID, "bot_id": BOT_ID}
 
     def _channel(self, args: dict) -> list[dict] | None:
-        return self.workspace.messages.get(str(args.get("channel", "")))
+        """A channel of the calling workspace (another workspace's is not found, as in Slack)."""
+        channel = str(args.get("channel", ""))
+        if self.workspace.channel_team.get(channel, self.team_id) != self._caller:
+            return None
+        return self.workspace.messages.get(channel)
+
+    # ------------------------------------------------------------------------------ OAuth
+
+    def _oauth_v2_access(self, args: dict) -> dict:
+        if (args.get("client_id"), args.get("client_secret")) != (self.client_id, self.client_secret) \
+                or not self.client_id:
+            return {"ok": False, "error": "invalid_client_id"}
+        team = self._codes.pop(str(args.get("code", "")), None)
+        if team is None:
+            return {"ok": False, "error": "invalid_code"}
+        token = f"xoxb-{team}-{uuid.uuid4().hex}"
+        self.tokens[token] = team
+        return {"ok": True, "app_id": "ADECORUM", "authed_user": {"id": "UINSTALLER"}, "token_type": "bot",
+                "scope": self._granted_scopes, "access_token": token, "bot_user_id": BOT_USER_ID,
+                "team": {"id": team, "name": team.lower()}, "enterprise": None, "is_enterprise_install": False}
+
+    def install(self, team: str, bot_url: str) -> tuple[int, str]:
+        """A person of workspace `team` installs the app as a browser would: the bot's install page, Slack's
+        consent (the authorize URL's state and scopes), then the redirect back with a code."""
+        with urllib.request.urlopen(f"{bot_url}/slack/install", timeout=10) as response:
+            page = response.read().decode()
+            # The state cookie is Secure; browsers send it back to http://localhost all the same.
+            cookies = "; ".join(c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or [])
+        authorize = html.unescape(page[page.index("https://slack.com/oauth/v2/authorize"):].split('"')[0])
+        query = parse_qs(urlparse(authorize).query)
+        if query.get("client_id") != [self.client_id]:
+            return 400, "the install page names another client id"
+        code = uuid.uuid4().hex
+        with self._lock:
+            self._codes[code] = team
+            self._granted_scopes = query.get("scope", [""])[0]
+        redirect = urllib.request.Request(
+            f"{bot_url}/slack/oauth_redirect?{urlencode({'code': code, 'state': query['state'][0]})}",
+            headers={"Cookie": cookies})
+        try:
+            with urllib.request.urlopen(redirect, timeout=10) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    def uninstall(self, team: str) -> list[Delivery]:
+        """The workspace removes the app: its tokens stop working and Slack sends `app_uninstalled`."""
+        with self._lock:
+            self.tokens = {token: t for token, t in self.tokens.items() if t != team}
+            number = next(self._clock)
+        return self.send_event({"token": "legacy-verification-token", "team_id": team, "api_app_id": "ADECORUM",
+                                "type": "event_callback", "event_id": f"Ev{number:010d}{uuid.uuid4().hex[:6]}",
+                                "event_time": int(time.time()),
+                                "event": {"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"}})
 
     def _api_conversations_history(self, args: dict) -> dict:
         messages = self._channel(args)
@@ -646,6 +724,9 @@ def _make_handler(standin: SlackStandIn) -> type[BaseHTTPRequestHandler]:
             auth = self.headers.get("Authorization", "")
             args = self._args()
             token = auth[len("Bearer ") :] if auth.startswith("Bearer ") else args.get("token")
+            if auth.startswith("Basic "):  # oauth.v2.access: the app's client id and secret
+                client_id, _, client_secret = base64.b64decode(auth[len("Basic ") :]).decode().partition(":")
+                args.update(client_id=client_id, client_secret=client_secret)
             status, body, headers = standin.api(method, args, token)
             self.send(status, json.dumps(body).encode(), "application/json; charset=utf-8", headers)
 

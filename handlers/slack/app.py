@@ -16,15 +16,17 @@ from handlers.slack.feedback import FeedbackStore
 from handlers.slack.home import HomeTab
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.listeners import register_listeners
+from handlers.slack.oauth import oauth_settings, register_uninstall
 from handlers.slack.rate_limits import MAX_CLIENT_WAIT_S, ShortRateLimitRetryHandler
 from handlers.slack.votes import VoteRecorder
 from handlers.slack.workspace_settings import SettingsStore
 
 
 def web_client(config: BotConfig, credentials: SlackCredentials) -> WebClient:
-    # 429 with a short Retry-After: waited out (slack_sdk reads the header); dropped connections: retry once.
+    """With OAuth, no token here: Bolt hands each listener a client with its workspace's token.
+    429 with a short Retry-After: waited out (slack_sdk reads the header); dropped connections: retry once."""
     return WebClient(
-        token=credentials.bot_token,
+        token=credentials.bot_token or None,
         base_url=config.slack_api_url,
         timeout=10,
         retry_handlers=[ShortRateLimitRetryHandler(max_retry_count=3, max_wait_s=MAX_CLIENT_WAIT_S),
@@ -51,13 +53,18 @@ class Services:
 
 
 def create_app(config: BotConfig, credentials: SlackCredentials, services: Services | None = None) -> App:
+    """One workspace (the bot token in `credentials`), or many (`config.installation_bucket`: OAuth)."""
     services = services or Services.from_config(config)
+    many = bool(config.installation_bucket)
     app = App(
         signing_secret=credentials.signing_secret,
         client=web_client(config, credentials),
+        oauth_settings=oauth_settings(config, credentials) if many else None,
         process_before_response=True,  # on Lambda nothing may run after the response is returned
         token_verification_enabled=False,  # auth.test on the first request, not at import (cold start)
         logger=logging.getLogger("decorum.slack.bolt"),
     )
     register_listeners(app, services.checker, services.recorder, services.home)
+    if many:
+        register_uninstall(app, app.installation_store, services.checker.settings)
     return app

@@ -51,6 +51,11 @@ def _emit_ack_latency(milliseconds: float) -> None:
     metrics.flush_metrics()
 
 
+def _method(event: dict) -> str:
+    context = event.get("requestContext") or {}
+    return str((context.get("http") or {}).get("method") or context.get("httpMethod") or "")
+
+
 def _raw_body(event: dict) -> bytes:
     body = event.get("body") or ""
     if event.get("isBase64Encoded"):
@@ -94,7 +99,9 @@ def create_lambda_handler(config: BotConfig, credentials: SlackCredentials | Cre
         # Function URL requests and Bolt's lazy re-invocations carry Slack's headers; anything else is
         # not a request and Bolt answers it 404.
         screened = PASS
-        if "headers" in event:
+        # A GET is a browser on the OAuth install pages (Bolt answers 404 to any other); it carries no
+        # Slack signature: its `state` parameter protects the redirect.
+        if "headers" in event and _method(event) != "GET":
             raw = _raw_body(event)
             screened = Intake(current.signing_secret).screen(raw, event["headers"])
             if screened.reason == "invalid signature" and (fresh := source.refresh()) is not None:

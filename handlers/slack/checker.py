@@ -68,8 +68,9 @@ class CheckRequest:
 
     @property
     def ledger_key(self) -> str:
-        return ReplyLedger.request_key(self.event_id) if self.private else ReplyLedger.key(self.channel,
-                                                                                          self.message_ts)
+        if self.private:
+            return ReplyLedger.request_key(self.event_id)
+        return ReplyLedger.key(self.channel, self.message_ts, self.team)
 
 
 @dataclass

@@ -33,11 +33,24 @@ class ConfigError(SettingsError):
 
 @dataclass(frozen=True)
 class SlackCredentials:
+    """One workspace: its bot token. Many (OAuth): the app's client id and secret; tokens per workspace
+    then come from the installation store."""
+
     bot_token: str
     signing_secret: str
+    client_id: str = ""
+    client_secret: str = ""
 
     def __repr__(self) -> str:  # never print secrets, even in a traceback
-        return "SlackCredentials(bot_token=***, signing_secret=***)"
+        return "SlackCredentials(bot_token=***, signing_secret=***, client_secret=***)"
+
+    def check(self, oauth: bool, source: str) -> SlackCredentials:
+        """Raises ConfigError naming what `source` lacks for the mode."""
+        needed = ("signing_secret", "client_id", "client_secret") if oauth else ("signing_secret", "bot_token")
+        missing = [name for name in needed if not getattr(self, name)]
+        if missing:
+            raise ConfigError(f"{source}: no {', '.join(missing)} ({'OAuth' if oauth else 'single-workspace'} mode)")
+        return self
 
 
 @dataclass(frozen=True)
@@ -77,6 +90,10 @@ class BotConfig:
     settings_table: str = ""
     settings_cache_s: float = 60.0
     sensitivity_labels: tuple[str, ...] = ("toxic", "hate")  # the model's labels a workspace may tune
+    # Many workspaces (OAuth, handlers/slack/oauth.py): the S3 bucket of installations; empty: one
+    # workspace, its bot token in the secret.
+    installation_bucket: str = ""
+    s3_endpoint_url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trigger_emojis", tuple(e.strip().strip(":") for e in self.trigger_emojis))
@@ -118,12 +135,12 @@ class CredentialSource:
         self._last_refresh = float("-inf")
         self._provider = None
         self._fixed: SlackCredentials | None = None
+        self.oauth = bool(config.installation_bucket)
         if not self.secret_id:
             env = os.environ if env is None else env
-            token, secret = env.get("SLACK_BOT_TOKEN", ""), env.get("SLACK_SIGNING_SECRET", "")
-            if not token or not secret:
-                raise ConfigError(f"set {env_name('slack_secret_id')}, or SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET")
-            self._fixed = SlackCredentials(token, secret)
+            self._fixed = SlackCredentials(*(env.get(f"SLACK_{name}", "") for name in (
+                "BOT_TOKEN", "SIGNING_SECRET", "CLIENT_ID", "CLIENT_SECRET"))).check(
+                self.oauth, f"{env_name('slack_secret_id')} is not set, so the SLACK_* variables are read")
             return
         from aws_lambda_powertools.utilities.parameters import SecretsProvider
 
@@ -137,6 +154,7 @@ class CredentialSource:
     def fixed(cls, credentials: SlackCredentials) -> CredentialSource:
         source = cls.__new__(cls)
         source.secret_id, source._provider, source._fixed = "", None, credentials
+        source.oauth = bool(credentials.client_id)
         return source
 
     def get(self, force: bool = False) -> SlackCredentials:
@@ -148,9 +166,11 @@ class CredentialSource:
             raise ConfigError(f"cannot read Slack secret {self.secret_id}: {exc.__class__.__name__}") from None
         try:
             values = json.loads(raw if isinstance(raw, str) else raw.decode())
-            return SlackCredentials(values["bot_token"], values["signing_secret"])
-        except (ValueError, KeyError, TypeError):
-            raise ConfigError(f"secret {self.secret_id} must be JSON with bot_token and signing_secret") from None
+            credentials = SlackCredentials(*(str(values.get(name) or "") for name in (
+                "bot_token", "signing_secret", "client_id", "client_secret")))
+        except (ValueError, TypeError, AttributeError):
+            raise ConfigError(f"secret {self.secret_id} must be a JSON object") from None
+        return credentials.check(self.oauth, f"secret {self.secret_id}")
 
     def refresh(self) -> SlackCredentials | None:
         """Reads the secret again, bypassing the cache; None when not allowed yet or nothing changed."""

@@ -56,9 +56,9 @@ class ReplyLedger:
                    endpoint_url=config.dynamodb_endpoint_url)
 
     @staticmethod
-    def key(channel: str, message_ts: str) -> str:
-        """A message's public check: one per message, whoever asks."""
-        return f"message#{channel}#{message_ts}"
+    def key(channel: str, message_ts: str, team: str = "") -> str:
+        """A message's public check: one per message, whoever asks (per workspace, when many share the table)."""
+        return f"message#{team}#{channel}#{message_ts}" if team else f"message#{channel}#{message_ts}"
 
     @staticmethod
     def request_key(request_id: str) -> str:

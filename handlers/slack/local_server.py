@@ -32,8 +32,16 @@ class _Handler(QuietHandler):  # Bolt and the checker log what matters, without 
 
     def do_GET(self) -> None:
         self.discard_body()
-        if self.path == "/health":
+        path, _, query = self.path.partition("?")
+        flow = self.server.app.oauth_flow
+        if path == "/health":
             self.send_json(200, {"ok": True})
+        elif flow is not None and path in (flow.install_path, flow.redirect_uri_path):
+            # A browser on the OAuth pages: no Slack signature; the state parameter protects the redirect.
+            request = BoltRequest(body="", query=query, headers={k.lower(): [v] for k, v in self.headers.items()})
+            response = (flow.handle_installation(request) if path == flow.install_path
+                        else flow.handle_callback(request))
+            self._reply(response.status, response.body, response.headers)
         else:
             self.send_json(404, {"error": "not found"})
 

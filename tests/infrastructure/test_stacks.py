@@ -22,6 +22,7 @@ from packaging.utils import canonicalize_name
 from handlers.settings import env_name
 from handlers.slack.feedback import EXPIRES_AT
 from handlers.slack.listeners import CHECK_SHORTCUT_CALLBACK_ID
+from handlers.slack.oauth import BOT_SCOPES, REDIRECT_PATH
 from infra.bundling import RUNTIME_PROVIDED
 from infra.config import DecorumConfig, InfraConfigError
 from infra.model_build import BUILD_PYTHON
@@ -239,8 +240,30 @@ def test_every_log_group_has_a_retention(default_app) -> None:
 def test_the_slack_manifest_asks_only_for_the_scopes_the_bot_uses() -> None:
     manifest = yaml.safe_load((REPO / "infra" / "slack-app-manifest.yaml").read_text())
     scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert sorted(scopes) == sorted(BOT_SCOPES)  # what the OAuth install asks for
     assert sorted(scopes) == ["channels:history", "chat:write", "commands", "groups:history", "reactions:read",
                               "users:read"]
+    (redirect,) = manifest["oauth_config"]["redirect_urls"]
+    assert redirect == manifest["settings"]["event_subscriptions"]["request_url"] + REDIRECT_PATH.lstrip("/")
+
+
+def test_oauth_mode_keeps_installations_in_an_encrypted_bucket_only_the_bot_reads(tmp_path: Path,
+                                                                                   default_app) -> None:
+    assert not default_app[1]["DecorumSlackBot"].find_resources("AWS::S3::Bucket")  # one workspace: no bucket
+    _, templates = synth(tmp_path, {"slack": {"oauth": True}})
+    template = templates["DecorumSlackBot"]
+    (logical_id, bucket), = template.find_resources("AWS::S3::Bucket").items()
+    encryption = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
+    assert encryption["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms"
+    assert "WorkspaceDataKey" in json.dumps(encryption["ServerSideEncryptionByDefault"]["KMSMasterKeyID"])
+    assert bucket["Properties"]["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"]
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert function["Properties"]["Environment"]["Variables"][env_name("installation_bucket")] == {"Ref": logical_id}
+    s3_statements = [s for s in statements(template) if any(a.startswith("s3:") for a in as_list(s["Action"]))]
+    assert s3_statements and all(logical_id in json.dumps(s["Resource"]) for s in s3_statements)
+    (secret,) = template.find_resources("AWS::SecretsManager::Secret").values()
+    assert "client_id" in secret["Properties"]["GenerateSecretString"]["SecretStringTemplate"]
+    assert "InstallUrl" in json.dumps(template.find_outputs("*"))
 
 
 def test_the_slack_manifest_declares_the_shortcut_the_bot_listens_for() -> None:

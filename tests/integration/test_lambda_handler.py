@@ -125,7 +125,7 @@ def test_missing_configuration_fails_the_cold_start_clearly() -> None:
     env.update(DECORUM_ENDPOINT_NAME="e", DECORUM_LEDGER_TABLE="t")
     result = subprocess.run([sys.executable, "-c", "import handlers.slack.lambda_handler"], cwd=REPO, env=env,
                             capture_output=True, text=True, timeout=60)
-    assert result.returncode != 0 and "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in result.stderr
+    assert result.returncode != 0 and "SLACK_* variables are read: no signing_secret, bot_token" in result.stderr
 
 
 def test_a_secret_stored_after_deploy_is_used_without_a_cold_start(harness, moto_url: str) -> None:
@@ -158,9 +158,12 @@ def test_credentials_come_from_secrets_manager(moto_url: str) -> None:
     assert "xoxb-1" not in repr(credentials)
     bad = f"decorum/{uuid.uuid4().hex}"
     secrets.create_secret(Name=bad, SecretString="not json")
-    with pytest.raises(ConfigError, match="must be JSON with bot_token and signing_secret"):
+    with pytest.raises(ConfigError, match="must be a JSON object"):
         load_credentials(BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id=bad,
                                    secrets_endpoint_url=moto_url))
+    with pytest.raises(ConfigError, match=f"secret {name}: no client_id, client_secret .OAuth mode"):
+        load_credentials(BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id=name,
+                                   secrets_endpoint_url=moto_url, installation_bucket="b"))
     with pytest.raises(ConfigError, match="cannot read Slack secret decorum/missing"):
         load_credentials(BotConfig(endpoint_name="e", ledger_table="t", slack_secret_id="decorum/missing",
                                    secrets_endpoint_url=moto_url))
