@@ -3,6 +3,7 @@
     pk           "verdict#<team>#<channel>#<message ts>"
     team, channel, message_ts, model_version, scores {label: p}, flagged [labels]
     votes        {user: {"vote": "right" | "wrong", "at": epoch s}}   one entry per person
+    revision     how many votes were written (each write adds 1): which tally is the newest
     text         the message's text, only when the workspace keeps it (`feedback_keep_text`)
     checked_at, expires_at (TTL)
 
@@ -30,7 +31,7 @@ VOTE_ACTIONS: dict[str, VoteChoice] = {"decorum_vote_right": "right", "decorum_v
 TALLY_BLOCK_ID = "decorum_tally"
 PK, TEAM, CHANNEL, MESSAGE_TS = "pk", "team", "channel", "message_ts"
 MODEL_VERSION, SCORES, FLAGGED, VOTES, TEXT = "model_version", "scores", "flagged", "votes", "text"
-CHECKED_AT, EXPIRES_AT = "checked_at", "expires_at"
+CHECKED_AT, EXPIRES_AT, REVISION = "checked_at", "expires_at", "revision"
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,11 @@ class Tally:
 class VoteResult:
     previous: VoteChoice | None  # the voter's earlier vote on this message, if any
     tally: Tally  # every person's vote, this one included
+    revision: int  # the record's revision after this vote
+
+
+def _votes(item: dict) -> dict[str, VoteChoice]:
+    return {voter: cast["M"]["vote"]["S"] for voter, cast in item.get(VOTES, {}).get("M", {}).items()}
 
 
 def _number(value: float) -> dict:
@@ -142,28 +148,34 @@ class FeedbackStore:
         now = time.time() if now is None else now
         key = self.key(ref.team, ref.channel, ref.message_ts)
         entry = {"M": {"vote": {"S": choice}, "at": _number(now)}}
-        names = {"#votes": VOTES, "#user": user}
+        names = {"#votes": VOTES, "#user": user, "#revision": REVISION}
         try:
             old = self.client.update_item(
-                TableName=self.table, Key=key, UpdateExpression="SET #votes.#user = :entry",
+                TableName=self.table, Key=key, UpdateExpression="SET #votes.#user = :entry ADD #revision :one",
                 ConditionExpression="attribute_exists(#votes)", ExpressionAttributeNames=names,
-                ExpressionAttributeValues={":entry": entry}, ReturnValues="ALL_OLD")["Attributes"]
+                ExpressionAttributeValues={":entry": entry, ":one": {"N": "1"}}, ReturnValues="ALL_OLD")["Attributes"]
         except self.client.exceptions.ConditionalCheckFailedException:
             # No record of this verdict: create it from the button's copy, with this vote, unless a
             # concurrent vote created it first (then set the vote on that one).
             try:
                 self.client.update_item(
                     TableName=self.table, Key=key, ConditionExpression="attribute_not_exists(#votes)",
-                    UpdateExpression=self._set_verdict(":votes"), ExpressionAttributeNames={"#votes": VOTES},
-                    ExpressionAttributeValues=self._verdict_values(ref, now) | {":votes": {"M": {user: entry}}})
-                return VoteResult(None, Tally.of({user: choice}))
+                    UpdateExpression=self._set_verdict(":votes") + ", #revision = :one",
+                    ExpressionAttributeNames={"#votes": VOTES, "#revision": REVISION},
+                    ExpressionAttributeValues=self._verdict_values(ref, now) | {":votes": {"M": {user: entry}},
+                                                                                ":one": {"N": "1"}})
+                return VoteResult(None, Tally.of({user: choice}), 1)
             except self.client.exceptions.ConditionalCheckFailedException:
                 return self.vote(ref, user, choice, now)
-        votes: dict[str, VoteChoice] = {voter: cast["M"]["vote"]["S"]
-                                        for voter, cast in old.get(VOTES, {}).get("M", {}).items()}
+        votes = _votes(old)
         previous = votes.get(user)
         votes[user] = choice
-        return VoteResult(previous, Tally.of(votes))
+        return VoteResult(previous, Tally.of(votes), int(old.get(REVISION, {}).get("N", "0")) + 1)
+
+    def tally(self, ref: VerdictRef) -> tuple[Tally, int]:
+        """Every person's vote as stored now, and the record's revision (a consistent read)."""
+        item = self.get(ref.team, ref.channel, ref.message_ts) or {}
+        return Tally.of(_votes(item)), int(item.get(REVISION, {}).get("N", "0"))
 
     def get(self, team: str, channel: str, message_ts: str) -> dict | None:
         return self.client.get_item(TableName=self.table, Key=self.key(team, channel, message_ts),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from aws_lambda_powertools import Logger
 from slack_bolt import Ack, App, BoltContext, Respond
@@ -57,50 +58,43 @@ def pop_lazy_failure() -> BaseException | None:
     return failure
 
 
-def reaction_check(checker: MessageChecker) -> Callable[..., None]:
-    """The lazy listener, bound to its checker (Bolt deep-copies the context for lazy runs, so
-    collaborators holding locks and sockets cannot travel there). Bolt finds it by its name."""
+def lazy_run(name: str, read: Callable[[dict], Any], run: Callable[[Any, WebClient, BoltContext, Respond], object]
+             ) -> Callable[..., None]:
+    """A lazy listener (Bolt finds it by `name`; it deep-copies the context for lazy runs, so collaborators
+    holding locks and sockets are bound here, not passed). `read` turns the payload into a request (a
+    ValueError drops it: it was acked, there is nothing to retry); a failure of `run` is kept for the
+    Lambda handler to re-raise (`pop_lazy_failure`)."""
 
-    def check_reaction(client: WebClient, event: dict, body: dict, context: BoltContext) -> None:
+    def lazy(client: WebClient, body: dict, context: BoltContext, respond: Respond) -> None:
         try:
-            checker.check(CheckRequest.from_reaction(event, body), client, context.bot_user_id)
+            request = read(body)
+        except ValueError as exc:
+            log.warning(f"{name} dropped", extra={"reason": str(exc)})
+            return
+        try:
+            run(request, client, context, respond)
         except Exception as exc:
             _failures.error = exc
             raise
 
-    return check_reaction
+    lazy.__name__ = lazy.__qualname__ = name
+    return lazy
+
+
+def reaction_check(checker: MessageChecker) -> Callable[..., None]:
+    return lazy_run("check_reaction", lambda body: CheckRequest.from_reaction(body.get("event") or {}, body),
+                    lambda request, client, context, _: checker.check(request, client, context.bot_user_id))
 
 
 def shortcut_check(checker: MessageChecker) -> Callable[..., None]:
-    def check_shortcut(client: WebClient, body: dict, context: BoltContext, respond: Respond) -> None:
-        try:
-            request = CheckRequest.from_shortcut(body)
-        except ValueError as exc:  # acked already; nothing to retry
-            log.warning("shortcut dropped", extra={"reason": str(exc)})
-            return
-        try:
-            checker.check(request, client, context.bot_user_id, respond)
-        except Exception as exc:
-            _failures.error = exc
-            raise
-
-    return check_shortcut
+    return lazy_run("check_shortcut", CheckRequest.from_shortcut,
+                    lambda request, client, context, respond: checker.check(request, client, context.bot_user_id,
+                                                                            respond))
 
 
 def vote_record(recorder: VoteRecorder) -> Callable[..., None]:
-    def record_vote(client: WebClient, body: dict, respond: Respond) -> None:
-        try:
-            vote = Vote.from_body(body)
-        except ValueError as exc:  # acked already; nothing to retry
-            log.warning("vote dropped", extra={"reason": str(exc)})
-            return
-        try:
-            recorder.record(vote, client, respond)
-        except Exception as exc:
-            _failures.error = exc
-            raise
-
-    return record_vote
+    return lazy_run("record_vote", Vote.from_body,
+                    lambda vote, client, _, respond: recorder.record(vote, client, respond))
 
 
 def ignore(ack: Ack) -> None:

@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 
 from handlers.slack import replies
 from handlers.slack.config import LOG_SERVICE, TRACED_MODULES
-from handlers.slack.feedback import VOTE_ACTIONS, FeedbackStore, VerdictRef, VoteChoice, VoteResult
+from handlers.slack.feedback import VOTE_ACTIONS, FeedbackStore, Tally, VerdictRef, VoteChoice, VoteResult
 from handlers.slack.metrics import MODEL_VERSION_DIMENSION, NAMESPACE, SERVICE, BotMetric
 
 log = Logger(service=LOG_SERVICE, child=True)
@@ -63,14 +63,25 @@ class VoteRecorder:
         result = self.store.vote(vote.ref, vote.user, vote.choice)
         self._count(vote, result)
         if not vote.ephemeral and vote.blocks and vote.reply_ts:
-            client.chat_update(channel=vote.ref.channel, ts=vote.reply_ts, text=vote.fallback,
-                               blocks=replies.with_tally(vote.blocks, result.tally))
+            self._show(vote, client, result.tally, result.revision)
         else:
             respond(text=f"Thanks: your vote ({vote.choice}) is recorded. Click again to change it.",
                     response_type="ephemeral", replace_original=False)
         log.info("vote recorded", extra={"channel": vote.ref.channel, "message_ts": vote.ref.message_ts,
                                          "changed": result.previous != vote.choice})
         return result
+
+    def _show(self, vote: Vote, client: WebClient, tally: Tally, revision: int, rounds: int = 3) -> None:
+        """Updates the tally line. Concurrent votes race to Slack, so after each update the record is read
+        again: a newer revision (someone voted meanwhile) is shown in turn. The last voter to finish
+        always leaves the newest tally in place."""
+        for _ in range(rounds):
+            client.chat_update(channel=vote.ref.channel, ts=vote.reply_ts, text=vote.fallback,
+                               blocks=replies.with_tally(vote.blocks, tally))
+            latest, latest_revision = self.store.tally(vote.ref)
+            if latest_revision <= revision:
+                return
+            tally, revision = latest, latest_revision
 
     def _count(self, vote: Vote, result: VoteResult) -> None:
         deltas = {choice: int(vote.choice == choice) - int(result.previous == choice) for choice in ("right", "wrong")}

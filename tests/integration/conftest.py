@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +21,7 @@ from handlers.slack.config import BotConfig, SlackCredentials
 from handlers.slack.intake import Intake
 from handlers.slack.ledger import ReplyLedger
 from handlers.slack.local_server import make_server as make_bolt_server
-from local.slack_standin import SlackStandIn
+from local.slack_standin import SlackStandIn, sign
 from tests.conftest import serve_in_thread
 
 ENDPOINT = "decorum-test"
@@ -67,6 +69,21 @@ def ledger_table(moto_url: str) -> str:
                           AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                           KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}])
     return name
+
+
+def post_as_slack(standin: SlackStandIn, body: str, headers: dict[str, str]) -> tuple[int, str]:
+    """POSTs `body` with `headers` to the bot's request URL: (status, body), errors included."""
+    request = urllib.request.Request(standin.request_url, data=body.encode(), headers=headers, method="POST")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def forged(headers: dict[str, str], body: str) -> dict[str, str]:
+    """Slack's headers for `body`, signed with a secret that is not the app's."""
+    return {**headers, "X-Slack-Signature": sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)}
 
 
 def _table(moto_url: str, name: str) -> str:

@@ -6,8 +6,6 @@ from __future__ import annotations
 import csv
 import json
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import boto3
@@ -16,8 +14,7 @@ import pytest
 from handlers.slack.feedback import TALLY_BLOCK_ID, VOTE_ACTIONS, FeedbackStore
 from handlers.slack.metrics import DIMENSIONS, MODEL_VERSION_DIMENSION, NAMESPACE, BotMetric
 from handlers.slack.replies import mask
-from local.slack_standin import sign
-from tests.integration.conftest import LambdaContext, function_url_event
+from tests.integration.conftest import LambdaContext, forged, function_url_event, post_as_slack
 
 RIGHT, WRONG = (next(a for a, choice in VOTE_ACTIONS.items() if choice == wanted) for wanted in ("right", "wrong"))
 MESSAGE = "you are a complete idiot and your code is garbage"
@@ -137,6 +134,17 @@ def test_four_concurrent_redeliveries_of_one_click_count_once(make_bot) -> None:
     assert "1 person said wrong" in tally_line(bot.standin.bot_post(bot.channel, reply["ts"]))
 
 
+def test_concurrent_voters_leave_the_full_tally_on_the_reply(make_bot) -> None:
+    bot = make_bot()
+    ts, reply = checked(bot)
+    voters = [f"UVOTER{i}" for i in range(4)]
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda user: bot.standin.click(reply, WRONG, user=user), voters))
+    assert wait_for(lambda: len(votes_of(bot, ts)) == 4)
+    time.sleep(1.0)  # every voter's last update has landed
+    assert "4 people said wrong" in tally_line(bot.standin.bot_post(bot.channel, reply["ts"]))
+
+
 def test_a_vote_whose_record_is_gone_is_still_counted(make_bot) -> None:
     bot = make_bot()
     ts, reply = checked(bot)
@@ -183,13 +191,10 @@ def test_forged_clicks_are_rejected_and_count_nothing(make_bot, forgery: str) ->
     stamp = int(time.time()) - 360 if forgery == "stale" else None
     body, headers = bot.standin.signed_interaction(payload, timestamp=stamp)
     if forgery == "wrong-secret":
-        headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
+        headers = forged(headers, body)
     elif forgery == "unsigned":
         del headers["X-Slack-Signature"]
-    request = urllib.request.Request(bot.standin.request_url, data=body.encode(), headers=headers, method="POST")
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 401
+    assert post_as_slack(bot.standin, body, headers)[0] == 401
     time.sleep(0.5)
     assert votes_of(bot, ts) == {}
 

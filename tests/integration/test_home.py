@@ -24,7 +24,7 @@ from handlers.slack.home import (
     VALUE,
 )
 from handlers.slack.workspace_settings import Override, SettingsStore
-from local.slack_standin import sign
+from tests.integration.conftest import forged, post_as_slack
 
 ADMIN, MEMBER = "UADMIN", "UMEMBER"
 
@@ -165,11 +165,7 @@ def test_a_forged_submission_is_rejected(make_bot) -> None:
     payload = {"type": "view_submission", "team": {"id": bot.standin.team_id}, "user": {"id": ADMIN},
                "view": {**modal, "state": {"values": values(emojis="warning")}}}
     body, headers = bot.standin.signed_interaction(payload)
-    headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
-    request = urllib.request.Request(bot.standin.request_url, data=body.encode(), headers=headers, method="POST")
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 401
+    assert post_as_slack(bot.standin, body, forged(headers, body))[0] == 401
     assert saved(bot)["workspace"] == Override()
 
 

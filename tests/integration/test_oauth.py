@@ -18,12 +18,13 @@ import pytest
 from handlers.slack.app import create_app
 from handlers.slack.config import SlackCredentials
 from handlers.slack.intake import Intake
+from handlers.slack.ledger import ReplyLedger
 from handlers.slack.local_server import make_server as make_bolt_server
 from handlers.slack.oauth import BOT_SCOPES
 from handlers.slack.workspace_settings import Override, SettingsStore
-from local.slack_standin import SlackStandIn, sign
+from local.slack_standin import SlackStandIn
 from tests.conftest import REPO, serve_in_thread
-from tests.integration.conftest import bot_config
+from tests.integration.conftest import bot_config, forged, post_as_slack
 
 
 @dataclass
@@ -43,7 +44,7 @@ def oauth_app(moto_url, ledger_table, feedback_table, settings_table, endpoint):
     standin = SlackStandIn("", credentials.signing_secret, team_id="TNONE", client_id=credentials.client_id,
                            client_secret=credentials.client_secret).start()
     config = bot_config(moto_url, ledger_table, endpoint, standin, feedback_table, settings_table,
-                        installation_bucket=bucket, s3_endpoint_url=moto_url)
+                        installation_bucket=bucket, s3_endpoint_url=moto_url, settings_cache_s=1.0)
     server = make_bolt_server(create_app(config, credentials), Intake(credentials.signing_secret), "127.0.0.1", 0)
     serve_in_thread(server)
     url = f"http://127.0.0.1:{server.server_address[1]}"
@@ -92,11 +93,22 @@ def test_two_workspaces_install_and_each_is_answered_with_its_own_token(oauth_ap
     assert len(app.standin.wait_for_replies(channel_2, ts_2)) == 1
     posted_as = [team for method, team in app.standin.workspace.api_calls_by_team if method == "chat.postMessage"]
     assert sorted(posted_as) == sorted([first, second])  # each reply with its workspace's token
-    # A workspace's settings are its own.
+    # Each workspace's ledger rows are its own.
+    ledger = boto3.client("dynamodb", endpoint_url=app.config.dynamodb_endpoint_url)
+    for team, channel, ts in ((first, channel_1, ts_1), (second, channel_2, ts_2)):
+        key = {"pk": {"S": ReplyLedger.key(channel, ts, team)}}
+        assert ledger.get_item(TableName=app.config.ledger_table, Key=key)["Item"]["status"]["S"] == "COMPLETED"
+    # And its settings: a trigger emoji one workspace chose does nothing in the other.
     store = SettingsStore(app.config.settings_table, None, cache_s=0, endpoint_url=app.config.dynamodb_endpoint_url)
     store.save(first, None, Override(trigger_emojis=("warning",)), "UADMIN")
-    time.sleep(0.1)
     assert store.load(second).workspace == Override()
+    time.sleep(1.1)  # the bot's cache of the first workspace's settings (settings_cache_s) has run out
+    later_1 = app.standin.post_user_message(channel_1, "you are an idiot")
+    later_2 = app.standin.post_user_message(channel_2, "you are an idiot")
+    app.standin.react(channel_2, later_2, "warning")
+    app.standin.react(channel_1, later_1, "warning")
+    assert len(app.standin.wait_for_replies(channel_1, later_1)) == 1
+    assert app.standin.replies_to(channel_2, later_2) == []
 
 
 def test_uninstall_deletes_the_installation_and_the_settings(oauth_app: App) -> None:
@@ -127,11 +139,8 @@ def test_events_to_an_oauth_app_still_need_slacks_signature(oauth_app: App) -> N
     channel = installed(app, "TSIGNED" + uuid.uuid4().hex[:4].upper())
     ts = app.standin.post_user_message(channel, "you are a complete idiot")
     body, headers = app.standin.signed_request(app.standin.reaction_event(channel, ts, "triangular_flag_on_post"))
-    headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
-    request = urllib.request.Request(app.standin.request_url, data=body.encode(), headers=headers, method="POST")
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 401 and json.loads(error.value.read())["error"] == "invalid signature"
+    status, answer = post_as_slack(app.standin, body, forged(headers, body))
+    assert status == 401 and json.loads(answer)["error"] == "invalid signature"
 
 
 def get_event(path: str, query: str = "") -> dict:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -12,7 +11,8 @@ import pytest
 from handlers.slack.listeners import CHECK_SHORTCUT_CALLBACK_ID
 from handlers.slack.metrics import DIMENSIONS, NAMESPACE, BotMetric
 from handlers.slack.replies import CHECK_FAILED, NOTHING_TO_CHECK
-from local.slack_standin import BOT_USER_ID, sign
+from local.slack_standin import BOT_USER_ID
+from tests.integration.conftest import forged, post_as_slack
 
 TRIGGER = "triangular_flag_on_post"
 
@@ -31,16 +31,13 @@ def test_forged_stale_or_unsigned_requests_get_401_and_nothing_runs(make_bot, fo
     envelope = bot.standin.reaction_event(bot.channel, ts, TRIGGER)
     if forgery == "wrong-secret":
         body, headers = bot.standin.signed_request(envelope)
-        headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
+        headers = forged(headers, body)
     elif forgery == "stale":  # a replay of a correctly signed request, 6 minutes later
         body, headers = bot.standin.signed_request(envelope, timestamp=int(time.time()) - 360)
     else:
         body, headers = bot.standin.signed_request(envelope)
         del headers["X-Slack-Signature"]
-    request = urllib.request.Request(bot.standin.request_url, data=body.encode(), headers=headers, method="POST")
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 401
+    assert post_as_slack(bot.standin, body, headers)[0] == 401
     time.sleep(0.5)
     assert bot.standin.replies_to(bot.channel, ts) == []
     assert "conversations.history" not in bot.standin.workspace.api_calls
@@ -327,11 +324,7 @@ def test_a_forged_shortcut_is_rejected(make_bot) -> None:
     ts = bot.post("you are a complete idiot")
     payload = bot.standin.shortcut_payload(bot.channel, ts, CHECK_SHORTCUT_CALLBACK_ID)
     body, headers = bot.standin.signed_interaction(payload)
-    headers["X-Slack-Signature"] = sign("not-the-secret", headers["X-Slack-Request-Timestamp"], body)
-    request = urllib.request.Request(bot.standin.request_url, data=body.encode(), headers=headers, method="POST")
-    with pytest.raises(urllib.error.HTTPError) as error:
-        urllib.request.urlopen(request, timeout=5)
-    assert error.value.code == 401
+    assert post_as_slack(bot.standin, body, forged(headers, body))[0] == 401
     time.sleep(0.5)
     assert private_answers(bot) == []
 
