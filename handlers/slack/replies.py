@@ -39,7 +39,8 @@ def drivers(verdict: Verdict, min_weight: float) -> list[Word]:
     ranked = sorted(verdict.words, key=weight, reverse=True)
     if not ranked:
         return []
-    floor = max(min_weight, SHARE_OF_STRONGEST * max(weight(ranked[0]), 0.0))
+    strongest = weight(ranked[0])
+    floor = max(min_weight, SHARE_OF_STRONGEST * strongest) if strongest > 0 else min_weight
     chosen: list[Word] = []
     for word in ranked:
         if len(chosen) == MAX_DRIVERS or weight(word) < floor:

@@ -23,6 +23,8 @@ def test_drivers_are_the_strongest_words_of_a_flagged_verdict() -> None:
     assert [w.text for w in drivers(flagged, 0.02)] == ["idiot,", "moron"]  # idiot once; "go" < 1/4 of 0.6
     assert drivers(verdict([], [("idiot", 0.6)]), 0.02) == []  # a clean verdict names no words
     assert drivers(verdict(["toxic"], [("a", 0.01), ("b", 0.015)]), 0.02) == []  # nothing moved it enough
+    # No word lowers the score: only a floor below zero names any (the strongest first).
+    assert [w.text for w in drivers(verdict(["toxic"], [("a", -0.01), ("b", -0.001)]), -1.0)] == ["b", "a"]
 
 
 def test_words_that_share_the_work_are_named_together() -> None:
