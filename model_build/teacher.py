@@ -64,6 +64,12 @@ def load_classifier(model_dir: str, labels: tuple[str, ...], **kwargs) -> PreTra
     )
 
 
+def training_rows_digest(data: LabeledSet) -> str:
+    digest = hashlib.sha256("\x00".join(data.texts).encode())
+    digest.update(np.nan_to_num(data.soft, nan=-1.0).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def _key(*parts: object) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -97,7 +103,10 @@ def prepare_teacher(cfg: BuildConfig, train_set: LabeledSet, data_hash: str) -> 
         model = load_classifier(source, labels)
         return Teacher(model, load_tokenizer(source), Path(source), tcfg.max_length)
 
-    key = _key(cfg.teacher.model, asdict(tcfg), asdict(cfg.data), labels, data_hash, rules_fingerprint())
+    # What it trains on, as trained on: the rows after mixing, frames and noise (code that changes them,
+    # frames.py or noise.py, changes the rows), not only the source files' hash.
+    key = _key(cfg.teacher.model, asdict(tcfg), asdict(cfg.data), labels, data_hash, rules_fingerprint(),
+               training_rows_digest(train_set))
     cached = Path(cfg.cache_dir) / f"teacher-{key}"
     if (cached / "config.json").is_file():
         log.info("teacher: reusing fine-tuned teacher %s", cached)
