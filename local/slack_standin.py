@@ -170,26 +170,19 @@ class SlackStandIn:
 
     # ------------------------------------------------------------------------------ events API
 
+    def envelope(self, team: str, event: dict, event_id: str | None = None) -> dict:
+        """An Events API `event_callback` of workspace `team` around `event` (stamped with the time)."""
+        now = time.time()
+        return {"token": "legacy-verification-token", "team_id": team, "api_app_id": "ADECORUM",
+                "type": "event_callback", "event_id": event_id or f"Ev{next(self._clock):010d}",
+                "event_time": int(now), "event": {**event, "event_ts": f"{now:.6f}"}}
+
     def reaction_event(self, channel: str, ts: str, emoji: str, user: str = "UBOB", item_type: str = "message",
                        event_id: str | None = None) -> dict:
-        now = time.time()
-        return {
-            "token": "legacy-verification-token",
-            "team_id": self.team_of(channel),
-            "api_app_id": "ADECORUM",
-            "type": "event_callback",
-            "event_id": event_id or f"Ev{next(self._clock):010d}",
-            "event_time": int(now),
-            "event": {
-                "type": "reaction_added",
-                "user": user,
-                "reaction": emoji,
-                "item_user": "UALICE",
-                "item": {"type": item_type, "channel": channel, "ts": ts} if item_type == "message"
-                else {"type": item_type, "file": "F123"},
-                "event_ts": f"{now:.6f}",
-            },
-        }
+        item = ({"type": item_type, "channel": channel, "ts": ts} if item_type == "message"
+                else {"type": item_type, "file": "F123"})
+        return self.envelope(self.team_of(channel), {"type": "reaction_added", "user": user, "reaction": emoji,
+                                                     "item_user": "UALICE", "item": item}, event_id)
 
     def signed_request(self, envelope: dict, retry_num: int = 0, timestamp: int | None = None,
                        signature: str | None = None) -> tuple[str, dict[str, str]]:
@@ -293,15 +286,8 @@ class SlackStandIn:
     # ------------------------------------------------------------------------------ App Home
 
     def app_home_opened(self, user: str) -> list[Delivery]:
-        with self._lock:
-            number = next(self._clock)
-        return self.send_event({
-            "token": "legacy-verification-token", "team_id": self.team_id, "api_app_id": "ADECORUM",
-            "type": "event_callback", "event_id": f"Ev{number:010d}{uuid.uuid4().hex[:6]}",
-            "event_time": int(time.time()),
-            "event": {"type": "app_home_opened", "user": user, "channel": f"D{user}", "tab": "home",
-                      "event_ts": f"{time.time():.6f}"},
-        })
+        return self.send_event(self.envelope(self.team_id, {"type": "app_home_opened", "user": user,
+                                                            "channel": f"D{user}", "tab": "home"}))
 
     def click_home(self, user: str, action_id: str, value: str | None = None) -> Delivery:
         """`user` clicks button `action_id` (with `value`, when several share the id) of their Home tab."""
@@ -442,11 +428,7 @@ class SlackStandIn:
         """The workspace removes the app: its tokens stop working and Slack sends `app_uninstalled`."""
         with self._lock:
             self.tokens = {token: t for token, t in self.tokens.items() if t != team}
-            number = next(self._clock)
-        return self.send_event({"token": "legacy-verification-token", "team_id": team, "api_app_id": "ADECORUM",
-                                "type": "event_callback", "event_id": f"Ev{number:010d}{uuid.uuid4().hex[:6]}",
-                                "event_time": int(time.time()),
-                                "event": {"type": "app_uninstalled", "event_ts": f"{time.time():.6f}"}})
+        return self.send_event(self.envelope(team, {"type": "app_uninstalled"}))
 
     def _api_conversations_history(self, args: dict) -> dict:
         messages = self._channel(args)

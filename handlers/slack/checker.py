@@ -240,8 +240,8 @@ class MessageChecker:
             wait_s = retry_after_s(exc.response.headers)
             metrics.add_metric(name=BotMetric.SLACK_RATE_LIMITED, unit=MetricUnit.Count, value=1)
             if claim.note != RATE_LIMITED_NOTE:
-                self._reply_privately(client, request, None, *replies.notice_reply(replies.rate_limited(wait_s)),
-                                      respond)
+                self._reply_privately(client, request, None,
+                                      *replies.notice_reply(replies.rate_limited_notice(wait_s)), respond)
             self.ledger.release(claim, note=RATE_LIMITED_NOTE)
             raise RateLimitedError(wait_s) from None
 

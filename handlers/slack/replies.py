@@ -128,7 +128,7 @@ def notice_reply(text: str) -> tuple[str, list[dict]]:
 NOTHING_TO_CHECK = ":information_source: Nothing to check: this message has no text."
 
 
-def rate_limited(wait_s: float) -> str:
+def rate_limited_notice(wait_s: float) -> str:
     minutes = max(1, round(wait_s / 60))
     return (f":hourglass_flowing_sand: Slack limits how often Decorum may read messages here; it will check this one "
             f"again in about {minutes} minute{'s' if minutes > 1 else ''}. (\"Check with Decorum\" in the message's "
