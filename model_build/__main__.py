@@ -52,7 +52,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "feedback-export":
         return _export_feedback(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("root", "onnxruntime", "transformers", "optimum", "matplotlib"):
+    # Not "root": getLogger("root") is the root logger itself, and quieting it hid the build's own lines.
+    for noisy in ("onnxruntime", "transformers", "optimum", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
     from model_build.lodo import capacity_trade, leave_one_domain_out  # heavy imports after argument errors

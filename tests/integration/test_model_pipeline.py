@@ -1,6 +1,7 @@
 """The whole pipeline on a tiny slice: the artifact loads in plain onnxruntime and matches PyTorch."""
 
 import json
+import logging
 import tarfile
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def test_onnx_matches_pytorch(tiny_model: Path) -> None:
         assert ((expected >= 0) & (expected <= 1)).all()
 
 
-def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                           caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
     (tmp_path / "lodo.md").write_text("| an earlier recipe's table |\n")
     code = build_cli(["build", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
                       "--set", f"cache_dir={tmp_path / 'cache'}", "--set", "gate.max_size_mb=0.5",
@@ -87,6 +90,7 @@ def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys
     assert "model gate failed" in err and "model size (MB)" in err
     assert (tmp_path / "report.md").exists()  # the report of a failed build is still there to read
     assert not (tmp_path / "lodo.md").exists()  # a rebuild drops the LODO table it would no longer match
+    assert any("rows (train" in r.getMessage() for r in caplog.records)  # the build's own progress lines
 
 
 def test_bad_config_fails_before_any_work(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
