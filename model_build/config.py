@@ -64,10 +64,14 @@ class DataConfig:
     # Share of short hateful training rows also added inside a counter-speech or negation frame
     # (`model_build/frames.py`): rejecting frames labelled 0, owning frames keep the labels. 0: off.
     frame_rate: float = 0.0
+    # Share of what each group's non-hateful mentions lack (for its hateful share to equal hate's
+    # share of all rows) made up by copies of clean rows (neither toxic nor hateful) naming another
+    # group, the name swapped (`model_build/identity.py`). 0: off.
+    identity_balance: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.noise_rate <= 1 or not 0 <= self.frame_rate <= 1:
-            raise ConfigError("data.noise_rate and data.frame_rate must be in [0, 1]")
+        if not 0 <= self.noise_rate <= 1 or not 0 <= self.frame_rate <= 1 or not 0 <= self.identity_balance <= 1:
+            raise ConfigError("data.noise_rate, data.frame_rate and data.identity_balance must be in [0, 1]")
         if not self.sets:
             raise ConfigError("data.sets must name at least one dataset")
         names = [s.name for s in self.sets]

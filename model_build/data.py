@@ -41,6 +41,7 @@ from sklearn.metrics import roc_auc_score
 
 from model_build.config import DataConfig, DatasetConfig
 from model_build.frames import framed_rows
+from model_build.identity import balanced_negatives
 from model_build.noise import add_noise
 
 log = logging.getLogger(__name__)
@@ -435,21 +436,41 @@ def _mix(parts: list[LabeledSet], weights: list[float], rows: int, seed: int) ->
     return mixed.take(rng.permutation(len(mixed)))
 
 
+def _copies(data: LabeledSet, rows: list[int], texts: list[str]) -> LabeledSet:
+    """Rows of `data` with new texts, labels kept; no longer tweets Davidson's annotators read."""
+    extra = data.take(np.array(rows, dtype=int))
+    extra.texts = texts
+    extra.davidson_class[:] = -1
+    return extra
+
+
+def _shuffled(parts: list[LabeledSet], seed: int) -> LabeledSet:
+    mixed = LabeledSet.concat(parts)
+    return mixed.take(np.random.default_rng(seed).permutation(len(mixed)))
+
+
 def _with_frames(data: LabeledSet, hate: int, rate: float, seed: int) -> LabeledSet:
     """`data` plus framed copies of some hateful rows (`model_build/frames.py`): rejecting frames
     are labelled 0 for every label, owning frames keep the row's labels."""
     rows = framed_rows(data.texts, data.hard[:, hate] == 1, rate, seed)
     if not rows:
         return data
-    extra = data.take(np.array([i for i, _, _ in rows]))
-    extra.texts = [text for _, text, _ in rows]
+    extra = _copies(data, [i for i, _, _ in rows], [text for _, text, _ in rows])
     rejects = np.array([r for _, _, r in rows])
     extra.soft[rejects] = 0.0
     extra.hard[rejects] = 0.0
-    extra.davidson_class[:] = -1  # a framed tweet is no longer one of Davidson's
     log.info("frames: %d rejecting, %d owning copies of hateful training rows", rejects.sum(), (~rejects).sum())
-    mixed = LabeledSet.concat([data, extra])
-    return mixed.take(np.random.default_rng(seed).permutation(len(mixed)))
+    return _shuffled([data, extra], seed)
+
+
+def _with_identity_negatives(data: LabeledSet, labels: tuple[str, ...], balance: float, seed: int) -> LabeledSet:
+    """`data` plus copies of clean rows with the group they name swapped (`model_build/identity.py`)."""
+    hate, toxic = data.hard[:, labels.index("hate")], data.hard[:, labels.index("toxic")]
+    rows = balanced_negatives(data.texts, hate, toxic, balance, seed)
+    if not rows:
+        return data
+    log.info("identity negatives: %d copies of clean rows naming another group", len(rows))
+    return _shuffled([data, _copies(data, [i for i, _ in rows], [text for _, text in rows])], seed)
 
 
 def load_splits(cfg: DataConfig) -> Splits:
@@ -469,10 +490,11 @@ def load_splits(cfg: DataConfig) -> Splits:
     if cfg.train_rows:
         train_set = _mix(trains, [s.weight for s in cfg.sets], cfg.train_rows, cfg.seed)
     else:
-        train_set = LabeledSet.concat(trains)
-        train_set = train_set.take(np.random.default_rng(cfg.seed).permutation(len(train_set)))
+        train_set = _shuffled(trains, cfg.seed)
     if cfg.frame_rate and "hate" in cfg.labels:
         train_set = _with_frames(train_set, cfg.labels.index("hate"), cfg.frame_rate, cfg.seed)
+    if cfg.identity_balance and {"hate", "toxic"} <= set(cfg.labels):
+        train_set = _with_identity_negatives(train_set, cfg.labels, cfg.identity_balance, cfg.seed)
     if cfg.noise_rate:
         train_set.texts = add_noise(train_set.texts, cfg.noise_rate, cfg.seed)
     return Splits(train_set, LabeledSet.concat(validations), LabeledSet.concat(tests), hasher.hexdigest())

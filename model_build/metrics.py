@@ -9,7 +9,8 @@ from typing import NotRequired, TypedDict
 # Per group (a data set's name, or "all") and label: {"roc_auc", "f1", "positives", "rows", ...};
 # "davidson_3class" holds Davidson's 3-class scores. Written by evaluate.classification_metrics.
 ClassificationMetrics = dict[str, dict]
-# {"overall": pass rate, "cases", "groups", "categories": {name: {"pass_rate", ...}}}: functional.summarize.
+# {"overall": pass rate, "cases", "groups", "categories": {name: {"pass_rate", ...}},
+#  "target_groups": {group: {"hateful", "not_hateful"}}}: functional.summarize.
 SuiteMetrics = dict
 
 

@@ -99,6 +99,10 @@ def domain_mean_auc(per_group: dict, labels: list[str]) -> dict[str, float]:
     return out
 
 
+def _share(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.0%}"
+
+
 def _functional_rows(functional: dict) -> list[str]:
     int8, teacher = functional["int8"], functional["teacher"]
     rows = [f"{int8['cases']} cases over {int8['groups']} target groups (`model_build/functional/cases.toml`); "
@@ -109,6 +113,12 @@ def _functional_rows(functional: dict) -> list[str]:
                     f"{category['pass_rate']:.1%} | {teacher['categories'][name]['pass_rate']:.1%} |")
     for side in ("hateful", "not_hateful", "overall"):
         rows.append(f"| **{side.replace('_', ' ')}** | | | **{int8[side]:.1%}** | {teacher[side]:.1%} |")
+    groups = int8.get("target_groups", {})
+    if groups:
+        rows += ["", "Per target group (student int8): a high hateful and a low non-hateful pass rate mean the "
+                 "group's name alone moves the score.", "", "| group | hateful cases | not hateful cases |",
+                 "|---|---|---|"]
+        rows += [f"| {group} | {_share(r['hateful'])} | {_share(r['not_hateful'])} |" for group, r in groups.items()]
     return rows
 
 

@@ -71,8 +71,11 @@ def passed(cases: list[Case], probabilities: np.ndarray, labels: tuple[str, ...]
 def summarize(cases: list[Case], ok: np.ndarray) -> dict:
     """Pass rates overall, on each side (hateful / not hateful) and per category, with counts."""
     by_category: dict[str, list[bool]] = defaultdict(list)
+    by_group: dict[str, dict[bool, list[bool]]] = defaultdict(lambda: {True: [], False: []})
     for case, result in zip(cases, ok, strict=True):
         by_category[case.category].append(bool(result))
+        if case.group:
+            by_group[case.group][case.hateful].append(bool(result))
     hateful = np.array([c.hateful for c in cases])
     return {
         "overall": float(ok.mean()),
@@ -83,6 +86,10 @@ def summarize(cases: list[Case], ok: np.ndarray) -> dict:
         "categories": {name: {"pass_rate": float(np.mean(r)), "cases": len(r),
                               "hateful": next(c.hateful for c in cases if c.category == name)}
                        for name, r in by_category.items()},
+        # Where a group's name alone moves the score: its hateful cases pass and its others fail.
+        "target_groups": {group: {"hateful": float(np.mean(r[True])) if r[True] else None,
+                                  "not_hateful": float(np.mean(r[False])) if r[False] else None}
+                          for group, r in by_group.items()},
     }
 
 

@@ -47,6 +47,8 @@ def test_a_case_passes_only_when_every_judged_label_is_right(tmp_path: Path) -> 
     assert summary["overall"] == 0.5 and summary["hateful"] == 0.5 and summary["not_hateful"] == 0.5
     assert summary["categories"]["idioms"] == {"pass_rate": 0.0, "cases": 1, "hateful": False}
     assert summary["groups"] == 2
+    assert summary["target_groups"] == {"cats": {"hateful": 1.0, "not_hateful": None},
+                                        "dogs": {"hateful": 0.0, "not_hateful": None}}
 
 
 def test_malformed_suite_is_named(tmp_path: Path) -> None:
