@@ -93,9 +93,9 @@ def balanced_negatives(texts: list[str], hateful: np.ndarray, toxic: np.ndarray,
     exactly one group: an insult that was not hate about one group ("females ain't shit", offensive
     to Davidson's annotators) can be hate about another, a neutral sentence stays neutral.
 
-    `hateful` and `toxic` hold 1, 0 or NaN (not annotated) per row. For each group the copies naming it make
-    up `balance` of what its non-hateful mentions lack for its hateful share to equal the share of
-    hate among all annotated rows. Deterministic for a seed."""
+    `hateful` and `toxic` hold 1, 0 or NaN (not annotated) per row. For each group the copies naming
+    it make up `balance` of what its non-hateful mentions lack for its hateful share to equal the
+    share of hate among all annotated rows. Deterministic for a seed."""
     rng = np.random.default_rng(seed)
     known = np.isfinite(hateful)
     base_rate = float(hateful[known].mean()) if known.any() else 0.0
@@ -104,9 +104,10 @@ def balanced_negatives(texts: list[str], hateful: np.ndarray, toxic: np.ndarray,
     named = [groups_named(text) for text in texts]
     clean = (np.nan_to_num(hateful, nan=1) == 0) & (np.nan_to_num(toxic, nan=1) == 0)
     sources = [i for i in np.flatnonzero(clean) if _swappable(texts[i], named[i])]
+    annotated = np.flatnonzero(known)
     out: list[tuple[int, str]] = []
     for group in GROUPS:
-        mentions = np.array([i for i in np.flatnonzero(known) if group.name in named[i]], dtype=int)
+        mentions = np.array([i for i in annotated if group.name in named[i]], dtype=int)
         hate = int(np.sum(hateful[mentions] == 1))
         lacking = hate * (1 - base_rate) / base_rate - (len(mentions) - hate)
         wanted = round(balance * lacking)
