@@ -68,10 +68,14 @@ class DataConfig:
     # share of all rows) made up by copies of clean rows (neither toxic nor hateful) naming another
     # group, the name swapped (`model_build/identity.py`). 0: off.
     identity_balance: float = 0.0
+    # Share of hateful training rows naming one group also added naming another group, labels kept
+    # (`model_build/identity.py`). 0: off.
+    identity_hateful_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0 <= self.noise_rate <= 1 or not 0 <= self.frame_rate <= 1 or not 0 <= self.identity_balance <= 1:
-            raise ConfigError("data.noise_rate, data.frame_rate and data.identity_balance must be in [0, 1]")
+        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise ConfigError(f"data.{name} must be in [0, 1]")
         if not self.sets:
             raise ConfigError("data.sets must name at least one dataset")
         names = [s.name for s in self.sets]

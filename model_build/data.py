@@ -41,7 +41,7 @@ from sklearn.metrics import roc_auc_score
 
 from model_build.config import DataConfig, DatasetConfig
 from model_build.frames import framed_rows
-from model_build.identity import balanced_negatives
+from model_build.identity import balanced_negatives, hateful_copies
 from model_build.noise import add_noise
 
 log = logging.getLogger(__name__)
@@ -463,13 +463,11 @@ def _with_frames(data: LabeledSet, hate: int, rate: float, seed: int) -> Labeled
     return _shuffled([data, extra], seed)
 
 
-def _with_identity_negatives(data: LabeledSet, labels: tuple[str, ...], balance: float, seed: int) -> LabeledSet:
-    """`data` plus copies of clean rows with the group they name swapped (`model_build/identity.py`)."""
-    hate, toxic = data.hard[:, labels.index("hate")], data.hard[:, labels.index("toxic")]
-    rows = balanced_negatives(data.texts, hate, toxic, balance, seed)
+def _with_swaps(data: LabeledSet, rows: list[tuple[int, str]], what: str, seed: int) -> LabeledSet:
+    """`data` plus (source row, text with another group named) copies, labels kept (`model_build/identity.py`)."""
     if not rows:
         return data
-    log.info("identity negatives: %d copies of clean rows naming another group", len(rows))
+    log.info("identity copies: %d %s naming another group", len(rows), what)
     return _shuffled([data, _copies(data, [i for i, _ in rows], [text for _, text in rows])], seed)
 
 
@@ -491,10 +489,17 @@ def load_splits(cfg: DataConfig) -> Splits:
         train_set = _mix(trains, [s.weight for s in cfg.sets], cfg.train_rows, cfg.seed)
     else:
         train_set = _shuffled(trains, cfg.seed)
+    # Hateful copies first: frames may wrap them, and the clean copies balance what they add.
+    if cfg.identity_hateful_rate and "hate" in cfg.labels:
+        rows = hateful_copies(train_set.texts, train_set.hard[:, cfg.labels.index("hate")], cfg.identity_hateful_rate,
+                              cfg.seed)
+        train_set = _with_swaps(train_set, rows, "hateful rows", cfg.seed)
     if cfg.frame_rate and "hate" in cfg.labels:
         train_set = _with_frames(train_set, cfg.labels.index("hate"), cfg.frame_rate, cfg.seed)
     if cfg.identity_balance and {"hate", "toxic"} <= set(cfg.labels):
-        train_set = _with_identity_negatives(train_set, cfg.labels, cfg.identity_balance, cfg.seed)
+        hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
+        rows = balanced_negatives(train_set.texts, hate, toxic, cfg.identity_balance, cfg.seed)
+        train_set = _with_swaps(train_set, rows, "clean rows", cfg.seed)
     if cfg.noise_rate:
         train_set.texts = add_noise(train_set.texts, cfg.noise_rate, cfg.seed)
     return Splits(train_set, LabeledSet.concat(validations), LabeledSet.concat(tests), hasher.hexdigest())

@@ -1,4 +1,4 @@
-"""Identity-balanced negatives: clean training rows with the group they name swapped.
+"""Identity swaps: training rows copied with the group they name replaced by another.
 
 In the eight sets a group's name is a shortcut: rows that name women, trans people or Jews are
 hateful two to three times as often as rows in general, so a model learns "a group is named, so
@@ -6,8 +6,15 @@ hate" and flags every neutral or positive mention. Counterfactual copies fix the
 is neither hateful nor toxic and names one group is copied with another group's name in its place
 (labels kept: swapping who is talked about does not make a neutral sentence hateful), as many times
 as each group needs for its hateful share among rows that name it to come down towards the share of
-hate among all rows. Hateful and toxic rows are never copied. Only training rows are touched, with a lexicon
-written for this purpose (broader than the functional suite's groups; the suite is never a source).
+hate among all rows. Hateful and toxic rows are never copied that way.
+
+The other side: a hateful row naming one group is copied naming another (labels kept: what is hate
+about one group is hate about another). The sets' hate is about a few groups (women, Jews, Black
+people), so the model learns that "I hate women" is hate but not what "I hate Hindus" says. Together
+the two kinds of copies leave a group's name uninformative: the words said about it must decide.
+
+Only training rows are touched, with a lexicon written for this purpose (broader than the functional
+suite's groups; the suite is never a source).
 """
 
 from __future__ import annotations
@@ -116,4 +123,19 @@ def balanced_negatives(texts: list[str], hateful: np.ndarray, toxic: np.ndarray,
             continue
         for i in rng.choice(pool, size=wanted, replace=True):
             out.append((int(i), swap_group(texts[i], group)))
+    return out
+
+
+def hateful_copies(texts: list[str], hateful: np.ndarray, rate: float, seed: int) -> list[tuple[int, str]]:
+    """(source row, swapped text) copies of about `rate` of the hateful rows (`hateful` == 1; NaN: not
+    annotated, never a source) that name exactly one unqualified group, each naming a group drawn from
+    the others. Deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    out: list[tuple[int, str]] = []
+    for i in np.flatnonzero(np.nan_to_num(hateful, nan=0) == 1):
+        named = groups_named(texts[i])
+        if not _swappable(texts[i], named) or rng.random() >= rate:
+            continue
+        others = [group for group in GROUPS if group.name not in named]
+        out.append((int(i), swap_group(texts[i], others[int(rng.integers(len(others)))])))
     return out

@@ -1,10 +1,11 @@
 """Character noise for training rows: the obfuscations people use to slip past a filter.
 
 A noised row keeps its labels: `h a t e`, `hte`, `haet`, `haate`, `h4te` and `h*te` mean what `hate`
-means. What the tokenizer's normalizer already undoes (leetspeak inside words, long letter runs:
-`model_build/normalize.py`) is still generated here, so the model also sees the forms the rules leave
-(`1diots` at a word's start without three letters after it, `h.a.t.e`). Validation and test rows are
-never noised: the functional suite's obfuscated cases measure what this buys.
+means. What the tokenizer's normalizer already undoes (leetspeak inside words, long letter runs,
+letters spelt out one by one: `model_build/normalize.py`) is still generated here, so the model also
+sees the forms the rules leave (`1diots` at a word's start without three letters after it, `h 4 t e`).
+Validation and test rows are never noised: the functional suite's obfuscated cases measure what this
+buys.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import re
 
 import numpy as np
 
+from model_build.normalize import SPELLING_SEPARATORS
+
 WORD = re.compile(r"[^\W\d_]{3,}")  # a run of three or more letters
 LEET = {"a": "4@", "e": "3", "i": "1!", "o": "0", "s": "5$", "t": "7"}
 VOWELS = "aeiou"
 
 
 def _space(word: str, rng: np.random.Generator) -> str:
-    return (" ", ".", "-", "*", "_")[int(rng.integers(5))].join(word) if rng.random() < 0.8 else " ".join(word)
+    separator = SPELLING_SEPARATORS[int(rng.integers(len(SPELLING_SEPARATORS)))]
+    return separator.join(word) if rng.random() < 0.8 else " ".join(word)
 
 
 def _drop(word: str, rng: np.random.Generator) -> str:

@@ -10,15 +10,23 @@ that file) all see exactly the same text. One code path, nothing to keep in sync
   mapped only between letters (through at most a few other such symbols), or at a word's start
   before three letters: numbers, times, versions and ids (`2010`, `10am`, `i18n`, `k8s`, `ipv4`,
   `x509`, `@user`) stay as they are.
+- Letters spelt out one by one (`h a t e`, `s-c-u-m`, `h.a.t.e`, `k*i*l*l`) are joined: a run of three
+  or more single letters with the same separator between them. A word-piece model cannot read a run
+  of one-letter tokens (the full student scored `I h a t e women.` 0.01). A capital `I` before a
+  lower-case run stays a word (`I h a t e` -> `I hate`); two letters (`e.g.`, `Plan A B`), initials
+  (`J. R. R.`) and anything with a digit (`1 2 3`) stay as they are. The article is not told apart
+  (`a c u n t` -> `acunt`): the training noise goes through the same rules, so the model reads what
+  they leave.
 - A letter repeated three or more times keeps two (`stuuupid` -> `stuupid`, `goood` -> `good`).
 
-Spacing (`h a t e`), dropped and swapped letters are not normalized: no rule tells them apart from
-real text safely, so the training noise (`model_build/noise.py`) teaches the model to read them.
+Dropped and swapped letters are not normalized: no rule tells them apart from real text safely, so
+the training noise (`model_build/noise.py`) teaches the model to read them.
 """
 
 from __future__ import annotations
 
 import json
+import re
 
 from tokenizers import Regex, normalizers
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
@@ -27,10 +35,23 @@ LEETSPEAK = {"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a
 # Symbols that also start a word in leetspeak (`$hit`, `1diots`); `@` and `!` do not (`@user`, `!important`).
 WORD_INITIAL = "013457$"
 INVISIBLE = "[\u200b-\u200f\u2060\ufeff\u00ad]"
+SPELLING_SEPARATORS = " .-*_"
 
 
 def _escape(symbol: str) -> str:
     return "\\" + symbol if symbol in "$!@" else symbol
+
+
+def spelt_out_rule(separator: str) -> normalizers.Normalizer:
+    """Removes `separator` between single letters in a run of three or more (`h a t e` -> `hate`)."""
+    sep = re.escape(separator)
+    letter, word_char = "\\p{L}", "[\\p{L}\\p{N}]"
+    before = f"(?<={letter})(?<!{word_char}{letter})"  # a letter that does not end a longer word
+    after = f"(?={letter}(?!{word_char}))"  # a letter that does not start one
+    third = (f"(?:(?={letter}{sep}{letter}(?!{word_char}))"  # a third single letter after, or before
+             f"|(?<={letter}{sep}{letter}{sep})(?<!{word_char}{letter}{sep}{letter}{sep}))")
+    pronoun = f"(?!(?<=\\bI){sep}\\p{{Ll}})" if separator == " " else ""  # `I h a t e`: the pronoun stays
+    return normalizers.Replace(Regex(f"{pronoun}{before}{sep}{after}{third}"), "")
 
 
 def obfuscation_rules() -> list[normalizers.Normalizer]:
@@ -43,6 +64,7 @@ def obfuscation_rules() -> list[normalizers.Normalizer]:
     for symbol in WORD_INITIAL:
         rules.append(normalizers.Replace(Regex(f"(?<![\\p{{L}}\\p{{N}}]){_escape(symbol)}(?=\\p{{L}}{{3,}})"),
                                          LEETSPEAK[symbol]))
+    rules += [spelt_out_rule(separator) for separator in SPELLING_SEPARATORS]
     rules.append(normalizers.Replace(Regex("(?<=(\\p{L}))\\1(?=\\1)"), ""))  # the middle of each run of 3+
     return rules
 

@@ -122,7 +122,7 @@ def build_student(cfg: BuildConfig, teacher: Teacher, validation: LabeledSet,
     scfg = cfg.student
     if scfg.init == "model":
         path = resolve_model_path(scfg.model)
-        return load_classifier(path, cfg.data.labels), load_tokenizer(path), {"init": scfg.model}
+        return load_classifier(path, cfg.data.labels, seed=cfg.data.seed), load_tokenizer(path), {"init": scfg.model}
     keep = scfg.layers or choose_layers(teacher, validation, validation_logits, scfg.num_layers, scfg.temperature)
     student, info = shape_student(cfg, teacher.model, teacher.tokenizer, keep, validation.texts, teacher.max_length)
     return student, teacher.tokenizer, info
@@ -138,7 +138,7 @@ def untrained_student(cfg: BuildConfig, sample_texts: list[str]) -> tuple[PreTra
     the build's teacher has seen every domain): the configured layers, else spread first to last."""
     scfg = cfg.student
     path = resolve_model_path(scfg.model if scfg.init == "model" else cfg.teacher.model)
-    base, tokenizer = load_classifier(path, cfg.data.labels), load_tokenizer(path)
+    base, tokenizer = load_classifier(path, cfg.data.labels, seed=cfg.data.seed), load_tokenizer(path)
     if scfg.init == "model":
         return base, tokenizer
     keep = scfg.layers or spread_layers(base.config.num_hidden_layers, scfg.num_layers)

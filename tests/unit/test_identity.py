@@ -1,8 +1,9 @@
 import numpy as np
+import pytest
 
 from model_build.config import DataConfig, DatasetConfig
 from model_build.data import load_splits
-from model_build.identity import GROUPS, balanced_negatives, groups_named, swap_group
+from model_build.identity import GROUPS, balanced_negatives, groups_named, hateful_copies, swap_group
 from tests.conftest import DATA
 
 JEWS = next(g for g in GROUPS if g.name == "jewish")
@@ -45,12 +46,24 @@ def test_copies_bring_each_groups_hateful_share_down_to_hates_share_of_all_rows(
     assert balanced_negatives(texts, hateful, hateful, balance=0.0, seed=0) == []
 
 
-def test_the_copies_join_training_only_with_their_sources_labels() -> None:
+@pytest.mark.parametrize(("option", "hate"), [("identity_balance", 0), ("identity_hateful_rate", 1)])
+def test_the_copies_join_training_only_with_their_sources_labels(option: str, hate: int) -> None:
     sets = (DatasetConfig("toxigen_prompts", "toxigen_prompts", str(DATA / "toxigen_prompts")),)
-    plain, balanced = load_splits(DataConfig(sets)), load_splits(DataConfig(sets, identity_balance=1.0))
-    assert balanced.validation.texts == plain.validation.texts and balanced.test.texts == plain.test.texts
-    assert len(balanced.train) > len(plain.train)
+    plain, copied = load_splits(DataConfig(sets)), load_splits(DataConfig(sets, **{option: 1.0}))
+    assert copied.validation.texts == plain.validation.texts and copied.test.texts == plain.test.texts
     before = set(plain.train.texts)
-    added = [labels for text, labels in zip(balanced.train.texts, balanced.train.hard, strict=True)
+    added = [labels for text, labels in zip(copied.train.texts, copied.train.hard, strict=True)
              if text not in before]
-    assert added and all(labels[1] == 0 for labels in added)
+    assert added and all(labels[1] == hate for labels in added)
+
+
+def test_hateful_rows_naming_one_unqualified_group_are_copied_naming_another() -> None:
+    texts = ["I hate women", "women are great at chess", "muslims and jews are vermin", "white women are vermin",
+             "jews unknown label", "vermin everywhere"]
+    hateful = np.array([1, 0, 1, 1, np.nan, 1])
+    rows = hateful_copies(texts, hateful, rate=1.0, seed=5)
+    assert rows == hateful_copies(texts, hateful, rate=1.0, seed=5)
+    assert [i for i, _ in rows] == [0]
+    (_, copy), = rows
+    assert copy.startswith("I hate ") and len(groups_named(copy)) == 1 and "women" not in groups_named(copy)
+    assert hateful_copies(texts, hateful, rate=0.0, seed=5) == []

@@ -46,6 +46,8 @@ def test_out_of_range_and_inconsistent_values(tmp_path: Path) -> None:
         load_config(write(tmp_path, BASE + "[data.positive_weight]\nhat = 4.0\n"))
     with pytest.raises(ConfigError, match="identity_balance must be in"):
         load_config(write(tmp_path, BASE.replace('"t"\n', '"t"\n[data]\nidentity_balance = 1.5\n')))
+    with pytest.raises(ConfigError, match="identity_hateful_rate must be in"):
+        load_config(write(tmp_path, BASE.replace('"t"\n', '"t"\n[data]\nidentity_hateful_rate = -0.1\n')))
     with pytest.raises(ConfigError, match="format must be one of"):
         load_config(write(tmp_path, BASE.replace("davidson", "tweets")))
     with pytest.raises(ConfigError, match="must be an s3:// URI"):

@@ -25,14 +25,20 @@ def tokenizer():
     ("id\u200biot", "idiot"),
     ("stuuuupid", "stuupid"),
     ("goood", "good"),
+    ("I h a t e women", "I hate women"),
+    ("W o m e n are s-c-u-m", "women are scum"),
+    ("h.a.t.e them", "hate them"),
+    ("k*i*l*l them all", "kill them all"),
+    ("a_s_s", "ass"),
 ])
 def test_obfuscations_read_as_the_word(tokenizer, written: str, read: str) -> None:
     assert tokenizer.tokenize(written) == tokenizer.tokenize(read)
 
 
 @pytest.mark.parametrize("text", ["2010", "1st 3rd 4th 5pm", "i18n k8s ipv4 s3 ec2", "@user said hi",
-                                  "stop! now", "100 apples", "e-mail me at 10am"])
-def test_numbers_ids_and_mentions_are_left_alone(tokenizer, text: str) -> None:
+                                  "stop! now", "100 apples", "e-mail me at 10am",
+                                  "e.g. plan a b", "j. r. r. tolkien", "x-y plot", "1 2 3 go", "snake_case_a"])
+def test_numbers_ids_mentions_and_short_letter_runs_are_left_alone(tokenizer, text: str) -> None:
     assert tokenizer.backend_tokenizer.normalizer.normalize_str(text) == text.lower()
 
 
