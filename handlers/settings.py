@@ -144,7 +144,9 @@ def _coerce(hint: Any, value: Any, where: str, error: type[SettingsError]) -> An
             raise error(f"{where} must be one of {typing.get_args(hint)}, got {value!r}")
         return value
     if origin in (typing.Union, types.UnionType):
-        return value
+        # `X | None`: checked as X (TOML and JSON have no None to give); wider unions pass as they are.
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return value if value is None or len(args) != 1 else _coerce(args[0], value, where, error)
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, hint) or (hint is int and isinstance(value, bool)):

@@ -50,6 +50,9 @@ class DataConfig:
     sets: tuple[DatasetConfig, ...]
     labels: tuple[str, ...] = DEFAULT_LABELS
     seed: int = 13
+    # Seed of which rows are held out (validation, test) alone; None: `seed`. Fixed while `seed` varies,
+    # runs with other training seeds are judged on the same rows: how far a single run moves.
+    split_seed: int | None = None
     validation_fraction: float = 0.1
     test_fraction: float = 0.1
     # Size of the weighted training mix (0: every training row once, weights ignored).

@@ -474,12 +474,13 @@ def _with_swaps(data: LabeledSet, rows: list[tuple[int, str]], what: str, seed: 
 def load_splits(cfg: DataConfig) -> Splits:
     hasher = hashlib.sha256()
     trains, validations, tests = [], [], []
+    split_seed = cfg.seed if cfg.split_seed is None else cfg.split_seed
     for set_cfg in cfg.sets:
         data = LOADERS[set_cfg.format](set_cfg, cfg.labels, hasher)
         if set_cfg.max_rows and len(data) > set_cfg.max_rows:
-            rng = np.random.default_rng(cfg.seed)
+            rng = np.random.default_rng(split_seed)
             data = data.take(np.sort(rng.permutation(len(data))[: set_cfg.max_rows]))
-        train, validation, test = _stratified_split(data, cfg, cfg.seed)
+        train, validation, test = _stratified_split(data, cfg, split_seed)
         log.info("%s: %d rows (train %d, validation %d, test %d)", set_cfg.name, len(data), len(train),
                  len(validation), len(test))
         trains.append(data.take(train))

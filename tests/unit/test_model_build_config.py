@@ -35,6 +35,9 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
 def test_wrong_type_is_named(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="student.num_layers must be int"):
         load_config(write(tmp_path, BASE + '[student]\nnum_layers = "two"\n'))
+    with pytest.raises(ConfigError, match="data.split_seed must be int"):  # an optional key is still typed
+        load_config(write(tmp_path, BASE), {"data.split_seed": "13"})
+    assert load_config(write(tmp_path, BASE), {"data.split_seed": 13}).data.split_seed == 13
 
 
 def test_out_of_range_and_inconsistent_values(tmp_path: Path) -> None:
