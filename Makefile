@@ -9,7 +9,7 @@ PROFILE ?= quick
 export PYTHONUNBUFFERED := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 
-.PHONY: setup demo run model model-full model-cloud lodo capacity test test-slow bench lint synth deploy clean
+.PHONY: setup demo run model model-full model-cloud distillation lodo capacity test test-slow bench lint synth deploy clean
 
 $(STAMP): requirements.txt handlers/inference/requirements.txt handlers/slack/requirements.txt package.json
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ model-full:
 model-cloud: $(STAMP)
 	$(PY) -c "import sys, boto3; print(boto3.client('codebuild').start_build(projectName=sys.argv[1])['build']['id'])" \
 		$(BUILD_PROJECT)
+
+## What distillation buys: the built student vs the same student on labels only, into $(MODEL_DIR)/report.md.
+distillation: $(STAMP) $(MODEL_DIR)/model.onnx
+	$(PY) -m model_build distillation --config model_build/configs/$(PROFILE).toml --out $(MODEL_DIR)
 
 ## Leave one domain out (one training per data set): the table goes into $(MODEL_DIR)/report.md.
 lodo: $(STAMP) $(MODEL_DIR)/model.onnx

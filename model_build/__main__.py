@@ -38,6 +38,11 @@ def main(argv: list[str] | None = None) -> int:
     lodo.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
     lodo.add_argument("--held-out", action="append", default=[], metavar="SET",
                       help="hold out only this data set (repeatable; default: each in turn)")
+    distillation = sub.add_parser("distillation", help="a built model's student vs the same student on labels only")
+    distillation.add_argument("--config", required=True, type=Path, help="the profile the model was built with")
+    distillation.add_argument("--out", required=True, type=Path, help="the built model's folder")
+    distillation.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE",
+                              help="the overrides the model was built with")
     capacity = sub.add_parser("capacity", help="student depth vs LODO quality, int8 latency and size")
     capacity.add_argument("--config", required=True, type=Path)
     capacity.add_argument("--out", required=True, type=Path)
@@ -56,15 +61,20 @@ def main(argv: list[str] | None = None) -> int:
     for noisy in ("onnxruntime", "transformers", "optimum", "matplotlib"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
-    from model_build.lodo import capacity_trade, leave_one_domain_out  # heavy imports after argument errors
+    from model_build.distillation import compare_with_labels_only  # heavy imports after argument errors
+    from model_build.lodo import capacity_trade, leave_one_domain_out
     from model_build.pipeline import build as run_build
-    from model_build.report import LODO_TABLE
+    from model_build.report import DISTILLATION_TABLE, LODO_TABLE
 
     started = time.perf_counter()
     try:
         cfg = load_config(args.config, dict(args.set))
         if args.command == "capacity":
             print(capacity_trade(cfg, args.out, tuple(args.layers), tuple(args.held_out)))
+            return 0
+        if args.command == "distillation":
+            compare_with_labels_only(cfg, args.out)
+            print((args.out / DISTILLATION_TABLE).read_text())
             return 0
         if args.command == "lodo":
             leave_one_domain_out(cfg, args.out, tuple(args.held_out))

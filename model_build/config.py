@@ -142,8 +142,6 @@ class StudentConfig:
     # Weight of the teacher's soft targets; 1 - alpha goes to the hard (or vote) labels.
     alpha: float = 0.5
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2, learning_rate=1e-4))
-    # Also train the same student on the labels alone (alpha 0) and report both: what distillation buys.
-    compare_labels_only: bool = False
 
     def __post_init__(self) -> None:
         if self.init not in ("layers", "model"):

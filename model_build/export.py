@@ -23,6 +23,7 @@ from model_build.config import ExportConfig
 
 log = logging.getLogger(__name__)
 
+STUDENT_DIR = "student"  # the trained PyTorch student, saved under the build's work folder
 
 
 @dataclass
@@ -88,7 +89,7 @@ def quantize(source: Path, target: Path, per_channel: bool) -> Path:
 def export_all(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, work: Path, cfg: ExportConfig,
                max_length: int) -> ExportedModels:
     """Saves the trained student, exports, optimizes and quantizes it under `work`."""
-    model_dir = work / "student"
+    model_dir = work / STUDENT_DIR
     shutil.rmtree(model_dir, ignore_errors=True)
     model.save_pretrained(model_dir)
     tokenizer.save_pretrained(model_dir)

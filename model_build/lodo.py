@@ -24,7 +24,7 @@ from sklearn.metrics import roc_auc_score
 
 from model_build.config import BuildConfig, ConfigError, DataConfig
 from model_build.data import LabeledSet, load_splits
-from model_build.report import CAPACITY_TABLE, LODO_RESULTS, LODO_TABLE, refresh_lodo_section
+from model_build.report import CAPACITY_TABLE, LODO_RESULTS, LODO_TABLE, refresh_measured_sections
 from model_build.student import untrained_student
 from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, train
 
@@ -76,7 +76,7 @@ def leave_one_domain_out(cfg: BuildConfig, out: Path, held_out: tuple[str, ...] 
                            for label in cfg.data.labels)
         lines.append(f"| {name} | {r['train_rows']} | {cells} |")
     (out / LODO_TABLE).write_text("\n".join(lines) + "\n")
-    refresh_lodo_section(out)  # `--out` a built model's folder: its report gets the table
+    refresh_measured_sections(out)  # `--out` a built model's folder: its report gets the table
     return results
 
 
@@ -111,7 +111,7 @@ def capacity_trade(cfg: BuildConfig, out: Path, layer_counts: tuple[int, ...], h
                        "", "| student layers | LODO toxic ROC-AUC, mean | LODO hate ROC-AUC, mean | int8 p50 (ms) | "
                        "int8 size (MB) |", "|---|---|---|---|---|", *rows]) + "\n"
     (out / CAPACITY_TABLE).write_text(table)
-    refresh_lodo_section(out)
+    refresh_measured_sections(out)
     return table
 
 

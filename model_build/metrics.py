@@ -77,4 +77,3 @@ class Metrics(TypedDict):
     final_train_loss: float
     functional: SuiteByModel
     data: DataAudit
-    distillation: NotRequired[Distillation]  # with student.compare_labels_only

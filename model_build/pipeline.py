@@ -9,7 +9,7 @@ import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,6 +39,16 @@ from model_build.training import Encoded, predict_logits, sigmoid
 
 log = logging.getLogger(__name__)
 
+WORK_DIR = "work"  # under the build's folder: the exported graphs and the PyTorch student (export.STUDENT_DIR)
+
+
+def recipe_digest(cfg: BuildConfig, data_hash: str) -> str:
+    """What determines the model: the data, teacher, student and export settings and the source files
+    (not where things are cached or published). The end of a build's version; a later measurement
+    of a built model (`distillation`) checks it against its own config."""
+    recipe = {part: asdict(getattr(cfg, part)) for part in ("data", "teacher", "student", "export")}
+    return hashlib.sha256(json.dumps([recipe, data_hash], sort_keys=True, default=str).encode()).hexdigest()[:8]
+
 
 def _size_mb(path: Path) -> float:
     return path.stat().st_size / 1e6
@@ -66,24 +76,6 @@ def _torch_latency(model, ids: list[int]) -> np.ndarray:
             return latency_samples_ms(lambda: model(**feed), repeats=100, warmup=10)
     finally:
         torch.set_num_threads(threads)
-
-
-def labels_only_comparison(cfg: BuildConfig, teacher: Teacher, splits: Splits, validation_logits: np.ndarray,
-                           suite: list[functional.Case], distilled: dict) -> dict:
-    """The same student (same layers, same pruning, same steps) trained on the labels alone, next to
-    the distilled one, both in PyTorch fp32 with thresholds tuned on validation: what distillation buys."""
-    student, tokenizer, _ = build_student(cfg, teacher, splits.validation, validation_logits)
-    distil(replace(cfg, student=replace(cfg.student, alpha=0.0)), student, tokenizer, splits.train,
-           np.zeros((len(splits.train), len(cfg.data.labels)), dtype=np.float32))
-    probabilities = {name: sigmoid(predict_logits(student, Encoded.of(tokenizer, texts, cfg.student.train.max_length),
-                                                  tokenizer.pad_token_id))
-                     for name, texts in (("validation", splits.validation.texts), ("test", splits.test.texts),
-                                         ("suite", [c.text for c in suite]))}
-    labels = cfg.data.labels
-    thresholds = tune_thresholds(probabilities["validation"], splits.validation.hard, labels, splits.validation.source)
-    labels_only = {"test": classification_metrics(probabilities["test"], splits.test, labels, thresholds),
-                   "functional": functional.evaluate(probabilities["suite"], labels, thresholds, suite)}
-    return {"distilled": distilled, "labels_only": labels_only}
 
 
 class StepTimer:
@@ -190,16 +182,6 @@ def measure(cfg: BuildConfig, trained: Trained, steps: StepTimer) -> Measured:
             data={"formatting_shortcut_auc": formatting_shortcuts(
                 LabeledSet.concat([splits.validation, splits.test]))},
         )
-    if cfg.student.compare_labels_only:
-        with steps("labels-only student"):
-            student_thresholds = tune_thresholds(
-                sigmoid(predict_logits(trained.student, validation_encoded, pad)), splits.validation.hard, labels,
-                splits.validation.source)
-            distilled = {"test": classification_metrics(test_student, splits.test, labels, student_thresholds),
-                         "functional": functional.evaluate(sigmoid(predict_logits(trained.student, suite_encoded, pad)),
-                                                           labels, student_thresholds, suite)}
-            metrics["distillation"] = labels_only_comparison(cfg, trained.teacher, splits, trained.validation_logits,
-                                                             suite, distilled)
     return Measured(metrics, thresholds, {"teacher": test_teacher, "student int8": int8_test}, int8_ms, teacher_ms)
 
 
@@ -220,17 +202,16 @@ def _quantization(fp32: np.ndarray, int8: np.ndarray, hard: np.ndarray, labels: 
 def build(cfg: BuildConfig, out: Path) -> Manifest:
     """Trains, measures, gates, packages and (in the cloud) publishes one model; returns its manifest."""
     out.mkdir(parents=True, exist_ok=True)
-    for stale in (report.LODO_TABLE, report.LODO_RESULTS, report.CAPACITY_TABLE):  # an earlier recipe's
+    for stale in report.MEASURED_APART:  # an earlier recipe's
         (out / stale).unlink(missing_ok=True)
-    work = out / "work"
+    work = out / WORK_DIR
     work.mkdir(exist_ok=True)
     steps = StepTimer()
     trained = train(cfg, work, steps)
     measured = measure(cfg, trained, steps)
     gate = apply_gate(cfg.gate, measured.metrics)
 
-    version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + hashlib.sha256(
-        json.dumps([asdict(cfg), trained.splits.data_hash], default=str).encode()).hexdigest()[:8]
+    version = datetime.now(UTC).strftime("%Y%m%d-%H%M%S") + "-" + recipe_digest(cfg, trained.splits.data_hash)
     manifest = Manifest(
         version=version,
         labels=tuple(cfg.data.labels),

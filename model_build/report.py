@@ -13,7 +13,7 @@ from sklearn.metrics import roc_curve
 
 from handlers.inference.artifact import Manifest
 from model_build.data import LabeledSet
-from model_build.metrics import Metrics
+from model_build.metrics import Distillation, Metrics
 
 
 def _roc_plot(path: Path, test: LabeledSet, labels: list[str], probabilities: dict[str, np.ndarray]) -> None:
@@ -103,6 +103,10 @@ def _share(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0%}"
 
 
+def _auc(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
 def _functional_rows(functional: dict) -> list[str]:
     int8, teacher = functional["int8"], functional["teacher"]
     rows = [f"{int8['cases']} cases over {int8['groups']} target groups (`model_build/functional/cases.toml`); "
@@ -113,6 +117,12 @@ def _functional_rows(functional: dict) -> list[str]:
                     f"{category['pass_rate']:.1%} | {teacher['categories'][name]['pass_rate']:.1%} |")
     for side in ("hateful", "not_hateful", "overall"):
         rows.append(f"| **{side.replace('_', ' ')}** | | | **{int8[side]:.1%}** | {teacher[side]:.1%} |")
+    if "hate_ranking" in int8:
+        student_rank, teacher_rank = int8["hate_ranking"], teacher["hate_ranking"]
+        rows += ["", "Threshold-free, the `hate` ROC-AUC of the hateful cases against all others: "
+                 f"{_auc(student_rank['hateful_vs_other'])} (teacher {_auc(teacher_rank['hateful_vs_other'])}); "
+                 f"against counter-speech and negated hate alone: {_auc(student_rank['hateful_vs_rejecting'])} "
+                 f"(teacher {_auc(teacher_rank['hateful_vs_rejecting'])})."]
     groups = int8.get("target_groups", {})
     if groups:
         rows += ["", "Per target group (student int8): a high hateful and a low non-hateful pass rate mean the "
@@ -122,7 +132,7 @@ def _functional_rows(functional: dict) -> list[str]:
     return rows
 
 
-def _distillation_rows(comparison: dict, labels: list[str]) -> list[str]:
+def distillation_rows(comparison: Distillation, labels: list[str]) -> list[str]:
     rows = ["The same student (layers, pruning, steps) trained with the teacher (distilled) and on the labels "
             "alone; PyTorch fp32, thresholds tuned on validation for each.", "",
             "| set | label | distilled ROC-AUC | labels only ROC-AUC |", "|---|---|---|---|"]
@@ -132,8 +142,12 @@ def _distillation_rows(comparison: dict, labels: list[str]) -> list[str]:
             if group != "davidson_3class" and label in distilled[group] and label in alone.get(group, {}):
                 rows.append(f"| {group} | {label} | {distilled[group][label]['roc_auc']:.4f} | "
                             f"{alone[group][label]['roc_auc']:.4f} |")
-    rows.append(f"| functional suite | pass rate | {comparison['distilled']['functional']['overall']:.1%} | "
-                f"{comparison['labels_only']['functional']['overall']:.1%} |")
+    suite = comparison["distilled"]["functional"], comparison["labels_only"]["functional"]
+    rows.append(f"| functional suite | pass rate | {suite[0]['overall']:.1%} | {suite[1]['overall']:.1%} |")
+    for ranking, name in (("hateful_vs_other", "hateful vs other"), ("hateful_vs_rejecting", "hateful vs rejecting")):
+        if all("hate_ranking" in side for side in suite):
+            rows.append(f"| functional suite | hate ROC-AUC, {name} | {_auc(suite[0]['hate_ranking'][ranking])} | "
+                        f"{_auc(suite[1]['hate_ranking'][ranking])} |")
     return rows
 
 
@@ -174,8 +188,6 @@ def write(out: Path, manifest: Manifest, test: LabeledSet, probabilities: dict[s
               + ", ".join(f"{label} {auc:.4f}" for label, auc in domain_mean_auc(metrics["validation"]["int8"],
                                                                                 labels).items()) + ".", ""]
     lines += ["## Functional suite", "", *_functional_rows(metrics["functional"]), ""]
-    if "distillation" in metrics:
-        lines += ["## Distillation vs labels only", "", *_distillation_rows(metrics["distillation"], labels), ""]
     formatting = metrics["data"]["formatting_shortcut_auc"]
     lines += ["## Formatting shortcuts", "",
               "ROC-AUC of a logistic regression that sees only casing, or casing and formatting (final "
@@ -208,25 +220,32 @@ def write(out: Path, manifest: Manifest, test: LabeledSet, probabilities: dict[s
     (out / "report.md").write_text("\n".join(lines))
 
 
-LODO_HEADING = "## Leave one domain out"
-# Measured apart from the build, into a built model's folder; the report embeds the tables.
+# Measured apart from the build, into a built model's folder (`python -m model_build distillation | lodo |
+# capacity`); the report embeds the tables, and a rebuild removes them (they describe an earlier recipe).
+DISTILLATION_TABLE, DISTILLATION_RESULTS = "distillation.md", "distillation.json"
 LODO_TABLE, LODO_RESULTS, CAPACITY_TABLE = "lodo.md", "lodo.json", "capacity.md"
+MEASURED_APART = (DISTILLATION_TABLE, DISTILLATION_RESULTS, LODO_TABLE, LODO_RESULTS, CAPACITY_TABLE)
+DISTILLATION_HEADING, LODO_HEADING = "## Distillation vs labels only", "## Leave one domain out"
 
 
-def refresh_lodo_section(out: Path) -> None:
-    """Puts `out/lodo.md` (and `out/capacity.md`, when measured) into `out/report.md`, replacing an
-    earlier section. LODO runs apart from the build (it trains one more model per domain); a rebuild
-    removes the tables it would no longer match."""
+def refresh_measured_sections(out: Path) -> None:
+    """Puts the tables measured apart from the build (`out/distillation.md`, `out/lodo.md`,
+    `out/capacity.md`, those present) at the end of `out/report.md`, replacing earlier ones."""
     report = out / "report.md"
     if not report.is_file():
         return
-    body = report.read_text().split(LODO_HEADING)[0].rstrip("\n")
-    section = ""
+    text = report.read_text()
+    cut = min((text.index(h) for h in (DISTILLATION_HEADING, LODO_HEADING) if h in text), default=len(text))
+    sections = [text[:cut].rstrip("\n")]
+    if (out / DISTILLATION_TABLE).is_file():
+        sections.append(f"{DISTILLATION_HEADING}\n\n{(out / DISTILLATION_TABLE).read_text()}")
+    lodo = ""
     if (out / LODO_TABLE).is_file():
-        section += ("A student of this profile's shape trained on the other domains' labels (mixed by the "
-                    "profile's weights), tested on the held-out domain's test split (n/a: the set annotates "
-                    f"one class only for that label):\n\n{(out / LODO_TABLE).read_text()}")
+        lodo += ("A student of this profile's shape trained on the other domains' labels (mixed by the "
+                 "profile's weights), tested on the held-out domain's test split (n/a: the set annotates "
+                 f"one class only for that label):\n\n{(out / LODO_TABLE).read_text()}")
     if (out / CAPACITY_TABLE).is_file():
-        section += f"\n### Student depth: LODO quality, latency and size\n\n{(out / CAPACITY_TABLE).read_text()}"
-    if section:
-        report.write_text(f"{body}\n\n{LODO_HEADING}\n\n{section}")
+        lodo += f"\n### Student depth: LODO quality, latency and size\n\n{(out / CAPACITY_TABLE).read_text()}"
+    if lodo:
+        sections.append(f"{LODO_HEADING}\n\n{lodo}")
+    report.write_text("\n\n".join(sections))

@@ -112,7 +112,7 @@ def shape_student(cfg: BuildConfig, base: PreTrainedModel, tokenizer: PreTrained
         rows = sample_texts[:256]
         batch = Encoded.of(tokenizer, rows, max_length).batch(np.arange(len(rows)), tokenizer.pad_token_id)
         prune_ffn(student, cfg.student.intermediate_size, batch)
-        info["intermediate_size"] = cfg.student.intermediate_size
+    info["intermediate_size"] = student.config.intermediate_size  # the FFN width kept, pruned or whole
     return student, info
 
 

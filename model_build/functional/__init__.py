@@ -13,8 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 CASES_FILE = Path(__file__).with_name("cases.toml")
+# Not hateful, yet they repeat a hateful statement to reject it: the hardest cases to rank apart.
+REJECTING_CATEGORIES = ("counter_speech", "negated_hate")
 
 
 class SuiteError(ValueError):
@@ -93,7 +96,23 @@ def summarize(cases: list[Case], ok: np.ndarray) -> dict:
     }
 
 
+def hate_ranking(cases: list[Case], hate: np.ndarray) -> dict[str, float | None]:
+    """Threshold-free: the `hate` ROC-AUC of the hateful cases against all others, and against the
+    rejecting ones alone (counter-speech, negated hate: the same words, the other meaning); None
+    where a suite lacks one side."""
+    hateful = np.array([c.hateful for c in cases])
+    rejecting = hateful | np.array([c.category in REJECTING_CATEGORIES for c in cases])
+
+    def auc(rows: np.ndarray) -> float | None:
+        return float(roc_auc_score(hateful[rows], hate[rows])) if 0 < hateful[rows].sum() < rows.sum() else None
+
+    return {"hateful_vs_other": auc(np.ones(len(cases), dtype=bool)), "hateful_vs_rejecting": auc(rejecting)}
+
+
 def evaluate(probabilities: np.ndarray, labels: tuple[str, ...], thresholds: dict[str, float],
              cases: list[Case] | None = None) -> dict:
     cases = cases if cases is not None else load_cases()
-    return summarize(cases, passed(cases, probabilities, labels, thresholds))
+    summary = summarize(cases, passed(cases, probabilities, labels, thresholds))
+    if "hate" in labels:
+        summary["hate_ranking"] = hate_ranking(cases, probabilities[:, labels.index("hate")])
+    return summary

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from handlers.inference.artifact import ARCHIVE_FILES, ARCHIVE_NAME, INPUT_NAMES, MODEL_FILE, OUTPUT_NAME
 from handlers.inference.model import ToxicityModel
 from model_build.__main__ import main as build_cli
-from model_build.report import refresh_lodo_section
+from model_build.report import refresh_measured_sections
 from tests.conftest import REPO
 
 TEXTS = ["have a lovely day", "you are a complete idiot", "🙂 ünïcödé", "x " * 400]
@@ -81,7 +82,8 @@ def test_onnx_matches_pytorch(tiny_model: Path) -> None:
 def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                            caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    (tmp_path / "lodo.md").write_text("| an earlier recipe's table |\n")
+    for measured_apart in ("lodo.md", "distillation.md"):
+        (tmp_path / measured_apart).write_text("| an earlier recipe's table |\n")
     code = build_cli(["build", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(tmp_path),
                       "--set", f"cache_dir={tmp_path / 'cache'}", "--set", "gate.max_size_mb=0.5",
                       "--set", "student.train.max_steps=2", "--set", "teacher.train.max_steps=2"])
@@ -89,7 +91,8 @@ def test_failed_gate_fails_the_build_with_a_clear_message(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "model gate failed" in err and "model size (MB)" in err
     assert (tmp_path / "report.md").exists()  # the report of a failed build is still there to read
-    assert not (tmp_path / "lodo.md").exists()  # a rebuild drops the LODO table it would no longer match
+    # A rebuild drops the tables measured apart that it would no longer match.
+    assert not (tmp_path / "lodo.md").exists() and not (tmp_path / "distillation.md").exists()
     assert any("rows (train" in r.getMessage() for r in caplog.records)  # the build's own progress lines
 
 
@@ -113,14 +116,42 @@ def test_leave_one_domain_out_writes_a_table_per_held_out_set(tmp_path: Path) ->
     assert report.startswith("# Decorum model build x") and "| edos | " in report and "n/a" in report
 
 
-def test_lodo_section_is_replaced_not_appended(tmp_path: Path) -> None:
+def test_sections_measured_apart_are_replaced_not_appended(tmp_path: Path) -> None:
     (tmp_path / "report.md").write_text("# build\n\n## Gate\n")
     for auc in ("0.7000", "0.9000"):
         (tmp_path / "lodo.md").write_text(f"| held-out domain | trained on | toxic ROC-AUC |\n| a | b | {auc} |\n")
-        refresh_lodo_section(tmp_path)
+        refresh_measured_sections(tmp_path)
+        (tmp_path / "distillation.md").write_text(f"| set | label | distilled | labels only |\n| a | b | {auc} |\n")
+        refresh_measured_sections(tmp_path)
     report = (tmp_path / "report.md").read_text()
-    assert report.count("## Leave one domain out") == 1 and "0.9000" in report and "0.7000" not in report
+    assert report.count("## Leave one domain out") == 1 and report.count("## Distillation vs labels only") == 1
+    assert report.count("0.9000") == 2 and "0.7000" not in report
     assert report.startswith("# build\n\n## Gate\n")
+    assert report.index("## Distillation") < report.index("## Leave one domain out")
+
+
+def test_distillation_compares_the_built_student_with_the_same_student_on_labels_only(
+        tiny_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    built = tmp_path / "model"
+    shutil.copytree(tiny_model, built)
+    args = ["distillation", "--config", str(REPO / "model_build/configs/tiny.toml"), "--out", str(built),
+            "--set", f"cache_dir={tmp_path / 'cache'}"]  # where teachers are cached is not part of the recipe
+    assert build_cli(args) == 0
+    results = json.loads((built / "distillation.json").read_text())
+    assert results["version"] == json.loads((built / "decorum.json").read_text())["version"]
+    for side in ("distilled", "labels_only"):
+        assert 0 <= results[side]["test"]["all"]["toxic"]["roc_auc"] <= 1
+        assert results[side]["functional"]["cases"] >= 400
+    # Same shape, other weights: the labels-only twin scores the test rows differently.
+    assert results["distilled"]["test"]["all"] != results["labels_only"]["test"]["all"]
+    report = (built / "report.md").read_text()
+    assert report.count("## Distillation vs labels only") == 1 and "| functional suite | pass rate |" in report
+    assert report.startswith((tiny_model / "report.md").read_text().rstrip("\n"))
+
+    assert build_cli([*args, "--set", "student.alpha=0.1"]) == 2  # not the recipe the model was built with
+    assert "another recipe" in capsys.readouterr().err
+    assert build_cli([*args[:4], str(tmp_path / "nothing-built")]) == 2
+    assert "holds no built model" in capsys.readouterr().err
 
 
 def test_lodo_can_hold_out_named_sets_and_rejects_unknown_ones(tmp_path: Path, capsys) -> None:

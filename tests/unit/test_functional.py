@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from model_build.config import load_config
-from model_build.functional import CASES_FILE, SuiteError, evaluate, load_cases, passed
+from model_build.functional import CASES_FILE, REJECTING_CATEGORIES, SuiteError, evaluate, load_cases, passed
 
 LABELS = ("toxic", "hate")
 THRESHOLDS = {"toxic": 0.5, "hate": 0.5}
@@ -17,6 +17,8 @@ def test_shipped_suite_covers_the_categories_and_groups_it_promises() -> None:
     categories = {c.category: c.hateful for c in cases}
     assert sum(categories.values()) >= 7 and sum(not h for h in categories.values()) >= 6
     assert len({c.text for c in cases}) == len(cases)  # no case twice
+    # The ranking against rejecting statements names its categories: they must exist, not hateful.
+    assert all(categories.get(name) is False for name in REJECTING_CATEGORIES)
     for case in cases:
         assert case.expected["hate"] == int(case.hateful)
         assert "{" not in case.text
@@ -49,6 +51,21 @@ def test_a_case_passes_only_when_every_judged_label_is_right(tmp_path: Path) -> 
     assert summary["groups"] == 2
     assert summary["target_groups"] == {"cats": {"hateful": 1.0, "not_hateful": None},
                                         "dogs": {"hateful": 0.0, "not_hateful": None}}
+    # hate scores 0.9, 0.1 (hateful) vs 0.1, 0.1: one pair won, one tied of two each.
+    assert summary["hate_ranking"] == {"hateful_vs_other": 0.75, "hateful_vs_rejecting": None}
+
+
+def test_hateful_cases_are_ranked_against_the_rejecting_ones_alone(tmp_path: Path) -> None:
+    suite = tmp_path / "cases.toml"
+    suite.write_text('groups = ["cats"]\n'
+                     '[[category]]\nname = "derogation"\nhateful = true\ntemplates = ["I hate {group}."]\n'
+                     '[[category]]\nname = "counter_speech"\nhateful = false\n'
+                     'cases = [{ text = "saying I hate cats is wrong" }]\n'
+                     '[[category]]\nname = "identity_neutral"\nhateful = false\ncases = [{ text = "cats exist" }]\n')
+    cases = load_cases(suite)
+    hate = np.array([0.6, 0.8, 0.1])  # the counter-speech outranks the hateful case; the neutral one does not
+    ranking = evaluate(np.stack([hate, hate], axis=1), LABELS, THRESHOLDS, cases)["hate_ranking"]
+    assert ranking == {"hateful_vs_other": 0.5, "hateful_vs_rejecting": 0.0}
 
 
 def test_malformed_suite_is_named(tmp_path: Path) -> None:
