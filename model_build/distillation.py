@@ -1,6 +1,6 @@
 """Distillation vs labels only: what the teacher buys the student.
 
-The same student (same layers, same pruned FFN, same steps) trained on the labels alone (alpha 0),
+The same student (same layers, same FFN width, same steps) trained on the labels alone (alpha 0),
 next to the build's distilled one, both in PyTorch fp32 with thresholds tuned on validation for each:
 
     python -m model_build distillation --config model_build/configs/quick.toml --out build/model
@@ -72,8 +72,8 @@ def compare_with_labels_only(cfg: BuildConfig, out: Path) -> Distillation:
 
 def _labels_only_student(cfg: BuildConfig, teacher: Teacher,
                          splits: Splits) -> tuple[PreTrainedModel, PreTrainedTokenizerBase]:
-    # Shaped exactly as the build shapes its student (layers chosen against the teacher, FFN pruned by
-    # activation), then trained with the teacher's term weighted 0.
+    # Shaped exactly as the build shapes its student (layers chosen against the teacher, the FFN pruned
+    # where the profile prunes it), then trained with the teacher's term weighted 0.
     student, tokenizer, _ = build_student(cfg, teacher, splits.validation,
                                           teacher.cached_logits(splits.validation, "validation"))
     distil(replace(cfg, student=replace(cfg.student, alpha=0.0)), student, tokenizer, splits.train,
