@@ -27,26 +27,18 @@ def _override(text: str) -> tuple[str, object]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m model_build", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    build = sub.add_parser("build", help="train, distil, export, quantize, gate and package a model")
-    build.add_argument("--config", required=True, type=Path, help="a profile, e.g. model_build/configs/quick.toml")
-    build.add_argument("--out", required=True, type=Path, help="output folder for the artifact and report")
-    build.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE",
-                       help="override a config key, e.g. --set student.train.max_steps=50")
-    lodo = sub.add_parser("lodo", help="leave-one-domain-out: train without each set, test on it")
-    lodo.add_argument("--config", required=True, type=Path)
-    lodo.add_argument("--out", required=True, type=Path)
-    lodo.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
+    # Every command that trains reads a profile; lodo, distillation and capacity add tables to a built model's folder.
+    recipe = argparse.ArgumentParser(add_help=False)
+    recipe.add_argument("--config", required=True, type=Path, help="a profile, e.g. model_build/configs/quick.toml")
+    recipe.add_argument("--out", required=True, type=Path, help="the model's folder: artifact, report and tables")
+    recipe.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE",
+                        help="override a config key, e.g. --set student.train.max_steps=50 (as the model was built)")
+    sub.add_parser("build", parents=[recipe], help="train, distil, export, quantize, gate and package a model")
+    lodo = sub.add_parser("lodo", parents=[recipe], help="leave-one-domain-out: train without each set, test on it")
     lodo.add_argument("--held-out", action="append", default=[], metavar="SET",
                       help="hold out only this data set (repeatable; default: each in turn)")
-    distillation = sub.add_parser("distillation", help="a built model's student vs the same student on labels only")
-    distillation.add_argument("--config", required=True, type=Path, help="the profile the model was built with")
-    distillation.add_argument("--out", required=True, type=Path, help="the built model's folder")
-    distillation.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE",
-                              help="the overrides the model was built with")
-    capacity = sub.add_parser("capacity", help="student depth vs LODO quality, int8 latency and size")
-    capacity.add_argument("--config", required=True, type=Path)
-    capacity.add_argument("--out", required=True, type=Path)
-    capacity.add_argument("--set", action="append", type=_override, default=[], metavar="KEY=VALUE")
+    sub.add_parser("distillation", parents=[recipe], help="a built model's student vs the same student on labels only")
+    capacity = sub.add_parser("capacity", parents=[recipe], help="student depth vs LODO quality, int8 latency and size")
     capacity.add_argument("--layers", type=int, nargs="+", default=[2, 3, 4], help="student depths to compare")
     capacity.add_argument("--held-out", action="append", default=[], metavar="SET")
     feedback = sub.add_parser("feedback-export", help="votes on the bot's verdicts as training rows (CSV)")

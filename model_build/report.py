@@ -144,8 +144,9 @@ def distillation_rows(comparison: Distillation, labels: list[str]) -> list[str]:
                             f"{alone[group][label]['roc_auc']:.4f} |")
     suite = comparison["distilled"]["functional"], comparison["labels_only"]["functional"]
     rows.append(f"| functional suite | pass rate | {suite[0]['overall']:.1%} | {suite[1]['overall']:.1%} |")
-    for ranking, name in (("hateful_vs_other", "hateful vs other"), ("hateful_vs_rejecting", "hateful vs rejecting")):
-        if all("hate_ranking" in side for side in suite):
+    rankings = (("hateful_vs_other", "hateful vs other"), ("hateful_vs_rejecting", "hateful vs rejecting"))
+    if all("hate_ranking" in side for side in suite):
+        for ranking, name in rankings:
             rows.append(f"| functional suite | hate ROC-AUC, {name} | {_auc(suite[0]['hate_ranking'][ranking])} | "
                         f"{_auc(suite[1]['hate_ranking'][ranking])} |")
     return rows
