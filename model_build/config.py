@@ -141,6 +141,8 @@ class StudentConfig:
     temperature: float = 2.0
     # Weight of the teacher's soft targets; 1 - alpha goes to the hard (or vote) labels.
     alpha: float = 0.5
+    # Unlabelled variations of the training rows, scored by the teacher, per training row (transfer.py).
+    transfer_rate: float = 0.0
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2, learning_rate=1e-4))
 
     def __post_init__(self) -> None:
@@ -156,6 +158,8 @@ class StudentConfig:
             raise ConfigError("student.intermediate_size must be >= 0")
         if self.temperature <= 0 or not 0 <= self.alpha <= 1:
             raise ConfigError("student.temperature must be > 0 and student.alpha in [0, 1]")
+        if self.transfer_rate < 0:
+            raise ConfigError("student.transfer_rate must be >= 0")
 
 
 @dataclass(frozen=True)

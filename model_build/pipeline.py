@@ -33,7 +33,7 @@ from model_build.evaluate import (
 )
 from model_build.export import ExportedModels, export_all
 from model_build.metrics import Latency, Metrics, Quantization, Sizes
-from model_build.student import build_student, distil
+from model_build.student import build_student, distil, distillation_set
 from model_build.teacher import Teacher, prepare_teacher
 from model_build.training import Encoded, predict_logits, sigmoid
 
@@ -122,11 +122,12 @@ def train(cfg: BuildConfig, work: Path, steps: StepTimer) -> Trained:
         suite = functional.load_cases()
     with steps("teacher"):
         teacher = prepare_teacher(cfg, splits.train, splits.data_hash)
-        train_logits = teacher.cached_logits(splits.train, "train")
+        distilled_rows, distilled_logits = distillation_set(cfg, teacher, splits.train)
         validation_logits = teacher.cached_logits(splits.validation, "validation")
     with steps("student"):
         student, tokenizer, student_info = build_student(cfg, teacher, splits.validation, validation_logits)
-        losses = distil(cfg, student, tokenizer, splits.train, train_logits)
+        student_info["transfer_rows"] = len(distilled_rows) - len(splits.train)
+        losses = distil(cfg, student, tokenizer, distilled_rows, distilled_logits)
     with steps("export"):
         exported = export_all(student, tokenizer, work, cfg.export, cfg.student.train.max_length)
     return Trained(splits, suite, teacher, validation_logits, student, tokenizer, student_info, losses, exported)

@@ -22,6 +22,7 @@ from model_build.data import LabeledSet
 from model_build.normalize import load_tokenizer
 from model_build.teacher import Teacher, load_classifier, resolve_model_path
 from model_build.training import Encoded, masked_bce, predict_logits, train
+from model_build.transfer import transfer_set
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +145,16 @@ def untrained_student(cfg: BuildConfig, sample_texts: list[str]) -> tuple[PreTra
     keep = scfg.layers or spread_layers(base.config.num_hidden_layers, scfg.num_layers)
     student, _ = shape_student(cfg, base, tokenizer, keep, sample_texts, scfg.train.max_length)
     return student, tokenizer
+
+
+def distillation_set(cfg: BuildConfig, teacher: Teacher, train_set: LabeledSet) -> tuple[LabeledSet, np.ndarray]:
+    """What the student learns from, with the teacher's logits on it: the training rows and, with
+    `student.transfer_rate`, unlabelled variations of them (transfer.py) that only the teacher scores."""
+    logits = teacher.cached_logits(train_set, "train")
+    if not cfg.student.transfer_rate:
+        return train_set, logits
+    extra = transfer_set(train_set, cfg.student.transfer_rate, cfg.data.seed + 2)  # distil draws from seed + 1
+    return LabeledSet.concat([train_set, extra]), np.concatenate([logits, teacher.cached_logits(extra, "transfer")])
 
 
 def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_set: LabeledSet,

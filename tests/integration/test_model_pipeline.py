@@ -38,6 +38,7 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     assert all(0 <= c["pass_rate"] <= 1 for c in functional["categories"].values())
     assert set(manifest["metrics"]["data"]["formatting_shortcut_auc"]) >= {"davidson", "toxigen_prompts"}
     assert "davidson" in manifest["metrics"]["validation"]["int8"] and "Mean over domains" in report
+    assert manifest["metrics"]["student"]["transfer_rows"] > 0  # tiny.toml's transfer_rate
     for plot in ("roc.png", "latency.png", "steps.png"):
         assert (tiny_model / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
