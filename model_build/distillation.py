@@ -28,7 +28,7 @@ from model_build.export import STUDENT_DIR
 from model_build.metrics import Distillation, DistillationSide
 from model_build.pipeline import WORK_DIR, recipe_digest
 from model_build.report import DISTILLATION_RESULTS, DISTILLATION_TABLE, distillation_rows, refresh_measured_sections
-from model_build.student import build_student, distil, distillation_set
+from model_build.student import build_student, distil, student_training_rows
 from model_build.teacher import Teacher, prepare_teacher
 from model_build.training import Encoded, predict_logits, sigmoid
 
@@ -77,7 +77,7 @@ def _labels_only_student(cfg: BuildConfig, teacher: Teacher,
     # weighted 0: unlabelled transfer rows teach it nothing, and each labelled row is seen as often.
     student, tokenizer, _ = build_student(cfg, teacher, splits.validation,
                                           teacher.cached_logits(splits.validation, "validation"))
-    rows, _ = distillation_set(cfg, teacher, splits.train)
+    rows = student_training_rows(cfg, splits.train)  # no teacher logits: its term weighs 0
     distil(replace(cfg, student=replace(cfg.student, alpha=0.0)), student, tokenizer, rows,
            np.zeros((len(rows), len(cfg.data.labels)), dtype=np.float32))
     return student, tokenizer

@@ -147,14 +147,24 @@ def untrained_student(cfg: BuildConfig, sample_texts: list[str]) -> tuple[PreTra
     return student, tokenizer
 
 
-def distillation_set(cfg: BuildConfig, teacher: Teacher, train_set: LabeledSet) -> tuple[LabeledSet, np.ndarray]:
-    """What the student learns from, with the teacher's logits on it: the training rows and, with
-    `student.transfer_rate`, unlabelled variations of them (transfer.py) that only the teacher scores."""
-    logits = teacher.cached_logits(train_set, "train")
+def student_training_rows(cfg: BuildConfig, train_set: LabeledSet) -> LabeledSet:
+    """What the student learns from: the training rows and, with `student.transfer_rate`, unlabelled
+    variations of them (transfer.py) that only the teacher scores."""
     if not cfg.student.transfer_rate:
-        return train_set, logits
+        return train_set
     extra = transfer_set(train_set, cfg.student.transfer_rate, cfg.data.seed + 2)  # distil draws from seed + 1
-    return LabeledSet.concat([train_set, extra]), np.concatenate([logits, teacher.cached_logits(extra, "transfer")])
+    return LabeledSet.concat([train_set, extra])
+
+
+def distillation_set(cfg: BuildConfig, teacher: Teacher, train_set: LabeledSet) -> tuple[LabeledSet, np.ndarray]:
+    """`student_training_rows` with the teacher's logits on them (the training rows' cached apart, as the
+    build has always kept them)."""
+    rows = student_training_rows(cfg, train_set)
+    logits = teacher.cached_logits(train_set, "train")
+    if len(rows) == len(train_set):
+        return rows, logits
+    extra = rows.take(np.arange(len(train_set), len(rows)))
+    return rows, np.concatenate([logits, teacher.cached_logits(extra, "transfer")])
 
 
 def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedTokenizerBase, train_set: LabeledSet,
