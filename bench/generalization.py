@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import re
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import roc_auc_score
 
 from bench.common import REPO
 from handlers.inference.artifact import Manifest
@@ -22,12 +25,52 @@ def _tfidf_model():
                          LogisticRegression(C=4.0, max_iter=2000, class_weight="balanced"))
 
 
+CHANGELOGS = Path("/usr/share/doc")  # Debian's packages' changelogs: developer prose no profile trains on
+CHANGELOG_ENTRY = re.compile(r"^\s+[*+-]\s+(\S.*)$")
+
+
+def changelog_lines(limit: int = 3000, seed: int = 0) -> list[str]:
+    """A deterministic sample of Debian changelog entries (4 words or more) found on this machine."""
+    lines = []
+    for path in sorted(CHANGELOGS.glob("*/changelog.Debian.gz")):
+        try:
+            text = gzip.decompress(path.read_bytes()).decode("utf-8", errors="replace")
+        except (OSError, EOFError):
+            continue
+        lines += [m.group(1).strip() for m in map(CHANGELOG_ENTRY.match, text.splitlines())
+                  if m and len(m.group(1).split()) >= 4]
+    rng = np.random.default_rng(seed)
+    return [lines[i] for i in sorted(rng.permutation(len(lines))[:limit])]
+
+
+def developer_text(served, test, toxic: int) -> dict | None:
+    """Held-out developer prose: the share of Debian changelog entries each label flags, and whether
+    toxic test rows still fire with such an entry beside them (a model that learnt "developer prose,
+    so benign" would let an insult beside a build log pass)."""
+    entries = changelog_lines()
+    if not entries:
+        return None
+    flagged = served.scores(entries) >= served.thresholds
+    rng = np.random.default_rng(1)
+    known = np.flatnonzero(~np.isnan(test.hard[:, toxic]))
+    rows = rng.choice(known, min(2000, len(known)), replace=False)
+    y = test.hard[rows, toxic].astype(int)
+    plain = [test.texts[i] for i in rows]
+    beside = [f"{text} {entries[int(rng.integers(len(entries)))]}" for text in plain]
+    out = {"changelog_entries": len(entries),
+           "flagged": {label: round(float(flagged[:, j].mean()), 4) for j, label in enumerate(served.labels)}}
+    for name, texts in (("alone", plain), ("beside_a_changelog_entry", beside)):
+        p = served.scores(texts)[:, toxic]
+        fired = p[y == 1] >= served.thresholds[toxic]
+        out[f"test_rows_{name}"] = {"toxic_roc_auc": round(float(roc_auc_score(y, p)), 4),
+                                    "toxic_rows_flagged": round(float(fired.mean()), 4)}
+    return out
+
+
 def bench_generalization(model_dir: Path) -> dict:
     """Cross-domain quality as served: the functional suite through the inference server's own model
     class (its tokenizer.json, thresholds and windows), and, per held-out domain, a word + character
     TF-IDF logistic regression trained on the other domains' mix, beside the model's LODO table."""
-    from sklearn.metrics import roc_auc_score
-
     from handlers.inference.model import ToxicityModel
     from handlers.inference.settings import ModelSettings
     from model_build import functional
@@ -46,7 +89,7 @@ def bench_generalization(model_dir: Path) -> dict:
     everything = load_splits(cfg.data)
     toxic = labels.index("toxic")
     baseline = {}
-    for held_out in [s.name for s in cfg.data.sets]:
+    for held_out in [s.name for s in cfg.data.sets if not s.context]:
         train = load_splits(without(cfg.data, held_out)).train
         known = np.flatnonzero(~np.isnan(train.soft[:, toxic]))
         test = everything.test.take(np.flatnonzero(everything.test.source == held_out))
@@ -64,5 +107,7 @@ def bench_generalization(model_dir: Path) -> dict:
         "lodo_toxic_roc_auc": {name: {"tfidf_logistic_regression": auc,
                                       "model": round(lodo[name]["toxic_roc_auc"], 4) if name in lodo else None}
                                for name, auc in baseline.items()},
+        "developer_text_held_out": developer_text(served, everything.test.take(
+            np.flatnonzero(~np.isin(everything.test.source, cfg.data.context_sets))), toxic),
         "model": manifest.version,
     }

@@ -35,6 +35,9 @@ class DatasetConfig:
     weight: float = 1.0
     # Cap on rows read from this set (0: all); a deterministic sample, used by fast profiles.
     max_rows: int = 0
+    # Benign text (every known label 0) whose training rows are also put beside other sets' rows
+    # (`data.context_rate`, `model_build/context.py`).
+    context: bool = False
 
     def __post_init__(self) -> None:
         if self.format not in DATASET_FORMATS:
@@ -74,9 +77,13 @@ class DataConfig:
     # Share of hateful training rows naming one group also added naming another group, labels kept
     # (`model_build/identity.py`). 0: off.
     identity_hateful_rate: float = 0.0
+    # Share of the other sets' short training rows given a sentence of a `context` set before or after
+    # them, labels kept (`model_build/context.py`), so that benign text beside a message is no
+    # evidence either way. 0: off.
+    context_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate"):
+        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate", "context_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"data.{name} must be in [0, 1]")
         if not self.sets:
@@ -90,9 +97,16 @@ class DataConfig:
             raise ConfigError("data.validation_fraction and data.test_fraction must be in (0, 0.5)")
         if self.train_rows < 0:
             raise ConfigError("data.train_rows must be >= 0")
+        if self.context_rate and not self.context_sets:
+            raise ConfigError("data.context_rate needs a set with context = true")
         for label, weight in self.positive_weight.items():
             if label not in self.labels or weight <= 0:
                 raise ConfigError(f"data.positive_weight.{label}: must name one of {list(self.labels)}, weight > 0")
+
+    @property
+    def context_sets(self) -> tuple[str, ...]:
+        """The benign `context` sets' names: no positives to rank, so out of pooled figures and LODO."""
+        return tuple(s.name for s in self.sets if s.context)
 
     def positive_weights(self) -> tuple[float, ...]:
         """One weight per label, in label order."""

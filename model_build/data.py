@@ -20,7 +20,9 @@ teacher's soft targets still teach it to the student. EDOS annotated sexism only
 posts include insults and other hate, so they are masked, never read as non-toxic. CSVs may be
 gzipped (`<name>.csv.gz`). The model is uncased, so the case that differs by class in some sets
 (toxigen_prompts' hateful lines are lowercase) is invisible to it; `formatting_shortcuts` measures
-what formatting alone would predict.
+what formatting alone would predict. A `context` set is benign text (every label 0; checked at
+load): besides its own rows, some of its training sentences are put beside other sets' training rows
+(`model_build/context.py`), and it has no positives to rank, so metrics report how much of it is flagged.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 from model_build.config import DataConfig, DatasetConfig
+from model_build.context import add_context
 from model_build.frames import framed_rows
 from model_build.identity import balanced_negatives, hateful_copies
 from model_build.noise import add_noise
@@ -480,6 +483,8 @@ def load_splits(cfg: DataConfig) -> Splits:
         if set_cfg.max_rows and len(data) > set_cfg.max_rows:
             rng = np.random.default_rng(split_seed)
             data = data.take(np.sort(rng.permutation(len(data))[: set_cfg.max_rows]))
+        if set_cfg.context and np.nansum(data.hard) > 0:
+            raise DataError(f"{set_cfg.name}: a context set must be benign, but some of its rows are labelled 1")
         train, validation, test = _stratified_split(data, cfg, split_seed)
         log.info("%s: %d rows (train %d, validation %d, test %d)", set_cfg.name, len(data), len(train),
                  len(validation), len(test))
@@ -501,6 +506,13 @@ def load_splits(cfg: DataConfig) -> Splits:
         hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
         rows = balanced_negatives(train_set.texts, hate, toxic, cfg.identity_balance, cfg.seed)
         train_set = _with_swaps(train_set, rows, "clean rows", cfg.seed)
+    if cfg.context_rate:
+        in_context = np.isin(train_set.source, cfg.context_sets)
+        contexts = [text for text, benign in zip(train_set.texts, in_context, strict=True) if benign]
+        texts = add_context(train_set.texts, ~in_context, contexts, cfg.context_rate, cfg.seed)
+        log.info("context: %d training rows with a benign sentence beside them",
+                 sum(a is not b for a, b in zip(texts, train_set.texts, strict=True)))
+        train_set.texts = texts
     if cfg.noise_rate:
         train_set.texts = add_noise(train_set.texts, cfg.noise_rate, cfg.seed)
     return Splits(train_set, LabeledSet.concat(validations), LabeledSet.concat(tests), hasher.hexdigest())

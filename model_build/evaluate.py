@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,10 +52,11 @@ def davidson_classes(probabilities: np.ndarray, labels: tuple[str, ...], thresho
 
 
 def classification_metrics(probabilities: np.ndarray, data: LabeledSet, labels: tuple[str, ...],
-                           thresholds: dict[str, float]) -> dict:
-    """ROC-AUC and F1 per label, per source set and overall; Davidson's 3-class macro-F1."""
+                           thresholds: dict[str, float], benign_sets: Collection[str] = ()) -> dict:
+    """ROC-AUC and F1 per label, per source set and overall; Davidson's 3-class macro-F1. Rows of
+    `benign_sets` (no positives: easy negatives that would lift every pooled figure) stay out of "all"."""
     out: dict = {}
-    groups = {"all": np.ones(len(data), dtype=bool)}
+    groups = {"all": ~np.isin(data.source, list(benign_sets))}
     groups.update({str(s): data.source == s for s in sorted(set(data.source))})
     for group, rows in groups.items():
         per_label = {}
@@ -78,6 +80,15 @@ def classification_metrics(probabilities: np.ndarray, data: LabeledSet, labels: 
         out["davidson_3class"] = {"macro_f1": float(per_class.mean()), "hate_f1": float(per_class[0]),
                                   "offensive_f1": float(per_class[1]), "neither_f1": float(per_class[2])}
     return out
+
+
+def flagged_shares(probabilities: np.ndarray, data: LabeledSet, labels: tuple[str, ...],
+                   thresholds: dict[str, float], sets: Collection[str]) -> dict[str, dict[str, float]]:
+    """Per set of `sets`, the share of its rows each label flags at `thresholds`: how often benign
+    text would be called out."""
+    return {name: {label: float(np.mean(probabilities[data.source == name, j] >= thresholds[label]))
+                   for j, label in enumerate(labels)}
+            for name in sets if (data.source == name).any()}
 
 
 def onnx_session(path: Path, threads: int = 1):

@@ -77,3 +77,6 @@ class Metrics(TypedDict):
     final_train_loss: float
     functional: SuiteByModel
     data: DataAudit
+    # Per benign set (`context = true`; no positives, so out of the pooled "all") and label: the share
+    # of its test rows the int8 student flags at the shipped thresholds.
+    benign_flagged: dict[str, dict[str, float]]

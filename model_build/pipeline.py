@@ -25,6 +25,7 @@ from model_build.data import LabeledSet, Splits, formatting_shortcuts, load_spli
 from model_build.evaluate import (
     apply_gate,
     classification_metrics,
+    flagged_shares,
     latency_samples_ms,
     onnx_feed,
     onnx_probabilities,
@@ -136,6 +137,7 @@ def train(cfg: BuildConfig, work: Path, steps: StepTimer) -> Trained:
 def measure(cfg: BuildConfig, trained: Trained, steps: StepTimer) -> Measured:
     """Quality (test, validation, functional suite), int8 fidelity, latency and size: the metrics."""
     labels, splits, exported, suite = cfg.data.labels, trained.splits, trained.exported, trained.suite
+    benign = cfg.data.context_sets
     max_length, pad = cfg.student.train.max_length, trained.tokenizer.pad_token_id
     with steps("evaluate"):
         test_encoded = Encoded.of(trained.tokenizer, splits.test.texts, max_length)
@@ -166,9 +168,10 @@ def measure(cfg: BuildConfig, trained: Trained, steps: StepTimer) -> Measured:
         metrics = Metrics(
             parity={"max_abs_diff": float(np.abs(fp32_test - test_student).max())},
             int8_vs_fp32=_quantization(fp32_test, int8_test, splits.test.hard, labels, thresholds),
-            test={"int8": classification_metrics(int8_test, splits.test, labels, thresholds),
-                  "teacher": classification_metrics(test_teacher, splits.test, labels, teacher_thresholds)},
-            validation={"int8": classification_metrics(int8_validation, splits.validation, labels, thresholds)},
+            test={"int8": classification_metrics(int8_test, splits.test, labels, thresholds, benign),
+                  "teacher": classification_metrics(test_teacher, splits.test, labels, teacher_thresholds, benign)},
+            validation={"int8": classification_metrics(int8_validation, splits.validation, labels, thresholds,
+                                                       benign)},
             latency=latency,
             size_mb=Sizes(teacher_torch=_torch_size_mb(trained.teacher.model),
                           student_torch=_torch_size_mb(trained.student), fp32_onnx=_size_mb(exported.fp32),
@@ -182,6 +185,7 @@ def measure(cfg: BuildConfig, trained: Trained, steps: StepTimer) -> Measured:
             # Measured on held-out rows: the training rows carry noise.
             data={"formatting_shortcut_auc": formatting_shortcuts(
                 LabeledSet.concat([splits.validation, splits.test]))},
+            benign_flagged=flagged_shares(int8_test, splits.test, labels, thresholds, benign),
         )
     return Measured(metrics, thresholds, {"teacher": test_teacher, "student int8": int8_test}, int8_ms, teacher_ms)
 

@@ -188,6 +188,9 @@ def write(out: Path, manifest: Manifest, test: LabeledSet, probabilities: dict[s
     lines += ["Mean over domains of the validation ROC-AUC (what recipe choices are made on): "
               + ", ".join(f"{label} {auc:.4f}" for label, auc in domain_mean_auc(metrics["validation"]["int8"],
                                                                                 labels).items()) + ".", ""]
+    for name, shares in metrics["benign_flagged"].items():
+        lines += [f"Benign {name} test rows flagged (left out of `all`): "
+                  + ", ".join(f"{label} {share:.1%}" for label, share in shares.items()) + ".", ""]
     lines += ["## Functional suite", "", *_functional_rows(metrics["functional"]), ""]
     formatting = metrics["data"]["formatting_shortcut_auc"]
     lines += ["## Formatting shortcuts", "",

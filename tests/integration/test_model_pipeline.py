@@ -16,6 +16,8 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from handlers.inference.artifact import ARCHIVE_FILES, ARCHIVE_NAME, INPUT_NAMES, MODEL_FILE, OUTPUT_NAME
 from handlers.inference.model import ToxicityModel
 from model_build.__main__ import main as build_cli
+from model_build.config import load_config
+from model_build.data import load_splits
 from model_build.report import refresh_measured_sections
 from tests.conftest import REPO
 
@@ -39,6 +41,14 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     assert set(manifest["metrics"]["data"]["formatting_shortcut_auc"]) >= {"davidson", "toxigen_prompts"}
     assert "davidson" in manifest["metrics"]["validation"]["int8"] and "Mean over domains" in report
     assert manifest["metrics"]["student"]["transfer_rows"] > 0  # tiny.toml's transfer_rate
+    # The benign context set: its flagged share reported, its easy negatives kept out of the pooled figures.
+    assert set(manifest["metrics"]["benign_flagged"]["python_comments"]) == {"toxic", "hate"}
+    assert "Benign python_comments test rows flagged" in report
+    split = load_splits(load_config(REPO / "model_build/configs/tiny.toml").data).test
+    benign, known = split.source == "python_comments", ~np.isnan(split.hard[:, 0])
+    test = manifest["metrics"]["test"]["int8"]
+    assert benign.any() and not test["python_comments"]
+    assert test["all"]["toxic"]["rows"] == (known & ~benign).sum()
     for plot in ("roc.png", "latency.png", "steps.png"):
         assert (tiny_model / "plots" / plot).read_bytes()[:4] == b"\x89PNG"
 
@@ -161,7 +171,8 @@ def test_lodo_can_hold_out_named_sets_and_rejects_unknown_ones(tmp_path: Path, c
     assert build_cli([*args, "--held-out", "toxigen_prompts"]) == 0
     assert set(json.loads((tmp_path / "lodo.json").read_text())["results"]) == {"toxigen_prompts"}
     assert build_cli([*args, "--held-out", "reddit"]) == 2
-    assert "no data set named ['reddit']" in capsys.readouterr().err
+    assert "no labelled data set named ['reddit']" in capsys.readouterr().err
+    assert build_cli([*args, "--held-out", "python_comments"]) == 2  # benign only: nothing to rank
 
 
 def test_capacity_compares_student_depths_in_one_table(tmp_path: Path) -> None:
