@@ -507,8 +507,9 @@ def load_splits(cfg: DataConfig) -> Splits:
         rows = balanced_negatives(train_set.texts, hate, toxic, cfg.identity_balance, cfg.seed)
         train_set = _with_swaps(train_set, rows, "clean rows", cfg.seed)
     if cfg.context_rate:
+        # Drawn from the context sets' whole training splits: their weight sizes their own rows, not this pool.
+        contexts = [text for s, part in zip(cfg.sets, trains, strict=True) if s.context for text in part.texts]
         in_context = np.isin(train_set.source, cfg.context_sets)
-        contexts = [text for text, benign in zip(train_set.texts, in_context, strict=True) if benign]
         texts = add_context(train_set.texts, ~in_context, contexts, cfg.context_rate, cfg.seed)
         log.info("context: %d training rows with a benign sentence beside them",
                  sum(a is not b for a, b in zip(texts, train_set.texts, strict=True)))
