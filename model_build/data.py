@@ -512,7 +512,7 @@ def load_splits(cfg: DataConfig) -> Splits:
         in_context = np.isin(train_set.source, cfg.context_sets)
         texts = add_context(train_set.texts, ~in_context, contexts, cfg.context_rate, cfg.seed)
         log.info("context: %d training rows with a benign sentence beside them",
-                 sum(a is not b for a, b in zip(texts, train_set.texts, strict=True)))
+                 sum(a != b for a, b in zip(texts, train_set.texts, strict=True)))
         train_set.texts = texts
     if cfg.noise_rate:
         train_set.texts = add_noise(train_set.texts, cfg.noise_rate, cfg.seed)
