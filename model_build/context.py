@@ -1,7 +1,7 @@
 """Benign context around training rows: what a message says does not change with the text beside it.
 
-A set of benign developer prose (`data/python_comments`: "kill the child process", "strip the
-whitespace") teaches the model that such words are no abuse; alone, it also teaches "developer prose,
+A set of benign developer prose (`data/python_comments`: "Kill the process with SIGKILL", "get rid
+of whitespace") teaches the model that such words are no abuse; alone, it also teaches "developer prose,
 so not toxic", and an insult posted beside a build log would pass (the quick model flagged 88 % of
 toxic test rows alone, 77 % with a changelog entry beside them). So some training rows from the
 other sets also appear with a context sentence before or after them, labels kept: the context then
