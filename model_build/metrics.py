@@ -10,7 +10,8 @@ from typing import NotRequired, TypedDict
 # "davidson_3class" holds Davidson's 3-class scores. Written by evaluate.classification_metrics.
 ClassificationMetrics = dict[str, dict]
 # {"overall": pass rate, "cases", "groups", "categories": {name: {"pass_rate", ...}},
-#  "target_groups": {group: {"hateful", "not_hateful"}}}: functional.summarize.
+#  "target_groups": {group: {"hateful", "not_hateful"}}, "templates": {template: {"category", "pass_rate"}}}:
+#  functional.summarize.
 SuiteMetrics = dict
 
 

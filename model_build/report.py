@@ -15,6 +15,8 @@ from handlers.inference.artifact import Manifest
 from model_build.data import LabeledSet
 from model_build.metrics import Distillation, Metrics
 
+TEMPLATE_MISS = 0.5  # a template passed for fewer groups than this is listed in the report
+
 
 def _roc_plot(path: Path, test: LabeledSet, labels: list[str], probabilities: dict[str, np.ndarray]) -> None:
     sources = sorted(set(test.source))
@@ -129,6 +131,14 @@ def _functional_rows(functional: dict) -> list[str]:
                  "group's name alone moves the score.", "", "| group | hateful cases | not hateful cases |",
                  "|---|---|---|"]
         rows += [f"| {group} | {_share(r['hateful'])} | {_share(r['not_hateful'])} |" for group, r in groups.items()]
+    templates = {text: r for text, r in int8.get("templates", {}).items() if r["pass_rate"] < TEMPLATE_MISS}
+    if templates:
+        teacher_templates = teacher.get("templates", {})
+        rows += ["", f"Templates the student passes for fewer than {TEMPLATE_MISS:.0%} of the groups: a way of saying "
+                 "it that fails whoever it is about.", "", "| template | category | student int8 | teacher |",
+                 "|---|---|---|---|"]
+        rows += [f"| {text} | {r['category']} | {r['pass_rate']:.0%} | "
+                 f"{_share(teacher_templates.get(text, {}).get('pass_rate'))} |" for text, r in templates.items()]
     return rows
 
 

@@ -31,6 +31,7 @@ class Case:
     hateful: bool
     expected: dict[str, int]  # label -> 1 (must fire) or 0 (must not)
     group: str = ""
+    template: str = ""  # the template it was made from, if any
 
 
 def _expected(hateful: bool, toxic: object, where: str) -> dict[str, int]:
@@ -54,7 +55,8 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
                 raise SuiteError(f"{name}: template without {{group}}: {template!r}")
             for group in groups:
                 text = template.replace("{group}", group).replace("{Group}", group[:1].upper() + group[1:])
-                cases.append(Case(text, name, hateful, _expected(hateful, category.get("toxic"), name), group))
+                cases.append(Case(text, name, hateful, _expected(hateful, category.get("toxic"), name), group,
+                                  template))
         for entry in category.get("cases", []):
             toxic = entry.get("toxic", category.get("toxic"))
             cases.append(Case(entry["text"], name, hateful, _expected(hateful, toxic, f"{name}: {entry['text']!r}")))
@@ -72,13 +74,18 @@ def passed(cases: list[Case], probabilities: np.ndarray, labels: tuple[str, ...]
 
 
 def summarize(cases: list[Case], ok: np.ndarray) -> dict:
-    """Pass rates overall, on each side (hateful / not hateful) and per category, with counts."""
+    """Pass rates overall, on each side (hateful / not hateful), per category (with counts), per target
+    group and per template."""
     by_category: dict[str, list[bool]] = defaultdict(list)
     by_group: dict[str, dict[bool, list[bool]]] = defaultdict(lambda: {True: [], False: []})
+    by_template: dict[str, list[bool]] = defaultdict(list)
     for case, result in zip(cases, ok, strict=True):
         by_category[case.category].append(bool(result))
         if case.group:
             by_group[case.group][case.hateful].append(bool(result))
+        if case.template:
+            by_template[case.template].append(bool(result))
+    category_of = {c.template: c.category for c in cases if c.template}
     hateful = np.array([c.hateful for c in cases])
     return {
         "overall": float(ok.mean()),
@@ -93,6 +100,9 @@ def summarize(cases: list[Case], ok: np.ndarray) -> dict:
         "target_groups": {group: {"hateful": float(np.mean(r[True])) if r[True] else None,
                                   "not_hateful": float(np.mean(r[False])) if r[False] else None}
                           for group, r in by_group.items()},
+        # Where one phrasing fails for every group: a way of saying it the model has not learnt.
+        "templates": {template: {"category": category_of[template], "pass_rate": float(np.mean(r))}
+                      for template, r in by_template.items()},
     }
 
 

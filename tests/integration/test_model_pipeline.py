@@ -18,7 +18,8 @@ from handlers.inference.model import ToxicityModel
 from model_build.__main__ import main as build_cli
 from model_build.config import load_config
 from model_build.data import load_splits
-from model_build.report import refresh_measured_sections
+from model_build.functional import load_cases
+from model_build.report import TEMPLATE_MISS, refresh_measured_sections
 from tests.conftest import REPO
 
 TEXTS = ["have a lovely day", "you are a complete idiot", "🙂 ünïcödé", "x " * 400]
@@ -38,6 +39,10 @@ def test_artifact_layout_and_manifest(tiny_model: Path) -> None:
     functional = manifest["metrics"]["functional"]["int8"]
     assert functional["cases"] >= 400 and functional["groups"] >= 12
     assert all(0 <= c["pass_rate"] <= 1 for c in functional["categories"].values())
+    # Every template's rate over its groups is kept; the ones failed for most groups are named in the report.
+    assert set(functional["templates"]) == {c.template for c in load_cases() if c.template}
+    missed = [text for text, r in functional["templates"].items() if r["pass_rate"] < TEMPLATE_MISS]
+    assert all(f"| {text} | " in report for text in missed)
     assert set(manifest["metrics"]["data"]["formatting_shortcut_auc"]) >= {"davidson", "toxigen_prompts"}
     assert "davidson" in manifest["metrics"]["validation"]["int8"] and "Mean over domains" in report
     assert manifest["metrics"]["student"]["transfer_rows"] > 0  # tiny.toml's transfer_rate

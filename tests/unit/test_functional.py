@@ -51,6 +51,8 @@ def test_a_case_passes_only_when_every_judged_label_is_right(tmp_path: Path) -> 
     assert summary["groups"] == 2
     assert summary["target_groups"] == {"cats": {"hateful": 1.0, "not_hateful": None},
                                         "dogs": {"hateful": 0.0, "not_hateful": None}}
+    # Literal cases have no template; the template's rate is over the groups it was filled with.
+    assert summary["templates"] == {"I hate {group}.": {"category": "hateful", "pass_rate": 0.5}}
     # hate scores 0.9, 0.1 (hateful) vs 0.1, 0.1: one pair won, one tied of two each.
     assert summary["hate_ranking"] == {"hateful_vs_other": 0.75, "hateful_vs_rejecting": None}
 
