@@ -79,13 +79,14 @@ def summarize(cases: list[Case], ok: np.ndarray) -> dict:
     by_category: dict[str, list[bool]] = defaultdict(list)
     by_group: dict[str, dict[bool, list[bool]]] = defaultdict(lambda: {True: [], False: []})
     by_template: dict[str, list[bool]] = defaultdict(list)
+    category_of: dict[str, str] = {}
     for case, result in zip(cases, ok, strict=True):
         by_category[case.category].append(bool(result))
         if case.group:
             by_group[case.group][case.hateful].append(bool(result))
         if case.template:
             by_template[case.template].append(bool(result))
-    category_of = {c.template: c.category for c in cases if c.template}
+            category_of[case.template] = case.category
     hateful = np.array([c.hateful for c in cases])
     return {
         "overall": float(ok.mean()),
