@@ -81,9 +81,14 @@ class DataConfig:
     # them, labels kept (`model_build/context.py`), so that benign text beside a message is no
     # evidence either way. 0: off.
     context_rate: float = 0.0
+    # Share of clean training rows naming one group also added with a first-person clause against that
+    # group (labelled hateful), matched by the clause turned warm, aimed at no group, or denied (labels
+    # kept) (`model_build/stance.py`). 0: off.
+    stance_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate", "context_rate"):
+        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate", "context_rate",
+                     "stance_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"data.{name} must be in [0, 1]")
         if not self.sets:

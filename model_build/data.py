@@ -34,6 +34,7 @@ import html
 import io
 import logging
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +45,9 @@ from sklearn.metrics import roc_auc_score
 from model_build.config import DataConfig, DatasetConfig
 from model_build.context import add_context
 from model_build.frames import framed_rows
-from model_build.identity import balanced_negatives, hateful_copies
+from model_build.identity import balanced_negatives, clean_rows, hateful_copies
 from model_build.noise import add_noise
+from model_build.stance import stance_rows
 
 log = logging.getLogger(__name__)
 csv.field_size_limit(10_000_000)
@@ -474,6 +476,20 @@ def _with_swaps(data: LabeledSet, rows: list[tuple[int, str]], what: str, seed: 
     return _shuffled([data, _copies(data, [i for i, _ in rows], [text for _, text in rows])], seed)
 
 
+def _with_stance(data: LabeledSet, clean: np.ndarray, rate: float, seed: int) -> LabeledSet:
+    """`data` plus first-person stance copies of clean rows (`model_build/stance.py`): hostile ones are
+    labelled 1 for every label, the others keep their clean source's labels."""
+    rows = stance_rows(data.texts, clean, rate, seed)
+    if not rows:
+        return data
+    extra = _copies(data, [i for i, _, _ in rows], [text for _, text, _ in rows])
+    hostile = np.array([kind == "hostile" for _, _, kind in rows])
+    extra.soft[hostile] = 1.0
+    extra.hard[hostile] = 1.0
+    log.info("stance: %s copies of clean training rows", dict(Counter(kind for _, _, kind in rows)))
+    return _shuffled([data, extra], seed)
+
+
 def load_splits(cfg: DataConfig) -> Splits:
     hasher = hashlib.sha256()
     trains, validations, tests = [], [], []
@@ -506,6 +522,9 @@ def load_splits(cfg: DataConfig) -> Splits:
         hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
         rows = balanced_negatives(train_set.texts, hate, toxic, cfg.identity_balance, cfg.seed)
         train_set = _with_swaps(train_set, rows, "clean rows", cfg.seed)
+    if cfg.stance_rate and {"hate", "toxic"} <= set(cfg.labels):
+        hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
+        train_set = _with_stance(train_set, clean_rows(hate, toxic), cfg.stance_rate, cfg.seed)
     if cfg.context_rate:
         # Drawn from the context sets' whole training splits: their weight sizes their own rows, not this pool.
         contexts = [text for s, part in zip(cfg.sets, trains, strict=True) if s.context for text in part.texts]

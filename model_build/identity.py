@@ -94,6 +94,11 @@ def swap_group(text: str, to: Group) -> str:
     return MENTION.sub(lambda m: _in_case_of(m.group(1), to.plural), text)
 
 
+def clean_rows(hateful: np.ndarray, toxic: np.ndarray) -> np.ndarray:
+    """Rows annotated neither hateful nor toxic (NaN, not annotated, is not clean)."""
+    return (np.nan_to_num(hateful, nan=1) == 0) & (np.nan_to_num(toxic, nan=1) == 0)
+
+
 def balanced_negatives(texts: list[str], hateful: np.ndarray, toxic: np.ndarray, balance: float,
                        seed: int) -> list[tuple[int, str]]:
     """(source row, swapped text) copies of rows that are neither hateful nor toxic and name
@@ -109,7 +114,7 @@ def balanced_negatives(texts: list[str], hateful: np.ndarray, toxic: np.ndarray,
     if not 0 < base_rate < 1:
         return []
     named = [groups_named(text) for text in texts]
-    clean = (np.nan_to_num(hateful, nan=1) == 0) & (np.nan_to_num(toxic, nan=1) == 0)
+    clean = clean_rows(hateful, toxic)
     sources = [i for i in np.flatnonzero(clean) if _swappable(texts[i], named[i])]
     annotated = np.flatnonzero(known)
     out: list[tuple[int, str]] = []
