@@ -85,10 +85,14 @@ class DataConfig:
     # group (labelled hateful), matched by the clause turned warm, aimed at no group, or denied (labels
     # kept) (`model_build/stance.py`). 0: off.
     stance_rate: float = 0.0
+    # Share of clean training rows naming one group also added with a claim about that group, derogatory
+    # or kind, stated or rejected: four copies each, derogatory-stated and kind-rejected labelled hateful,
+    # the others keep their labels (`model_build/claims.py`). 0: off.
+    claim_rate: float = 0.0
 
     def __post_init__(self) -> None:
         for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate", "context_rate",
-                     "stance_rate"):
+                     "stance_rate", "claim_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"data.{name} must be in [0, 1]")
         if not self.sets:

@@ -42,12 +42,13 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from model_build.claims import HATEFUL_CLAIMS, claim_rows
 from model_build.config import DataConfig, DatasetConfig
 from model_build.context import add_context
 from model_build.frames import framed_rows
 from model_build.identity import balanced_negatives, clean_rows, hateful_copies
 from model_build.noise import add_noise
-from model_build.stance import stance_rows
+from model_build.stance import HOSTILE_KINDS, stance_rows
 
 log = logging.getLogger(__name__)
 csv.field_size_limit(10_000_000)
@@ -476,17 +477,17 @@ def _with_swaps(data: LabeledSet, rows: list[tuple[int, str]], what: str, seed: 
     return _shuffled([data, _copies(data, [i for i, _ in rows], [text for _, text in rows])], seed)
 
 
-def _with_stance(data: LabeledSet, clean: np.ndarray, rate: float, seed: int) -> LabeledSet:
-    """`data` plus first-person stance copies of clean rows (`model_build/stance.py`): hostile ones are
-    labelled 1 for every label, the others keep their clean source's labels."""
-    rows = stance_rows(data.texts, clean, rate, seed)
+def _with_written(data: LabeledSet, rows: list[tuple[int, str, str]], seed: int) -> LabeledSet:
+    """`data` plus (source row, text, kind) copies of clean rows with a sentence written beside them
+    (`model_build/stance.py`, `claims.py`): the hateful kinds are labelled 1 for every label, the
+    others keep their clean source's labels."""
     if not rows:
         return data
     extra = _copies(data, [i for i, _, _ in rows], [text for _, text, _ in rows])
-    hostile = np.array([kind == "hostile" for _, _, kind in rows])
+    hostile = np.array([kind in HOSTILE_KINDS | HATEFUL_CLAIMS for _, _, kind in rows])
     extra.soft[hostile] = 1.0
     extra.hard[hostile] = 1.0
-    log.info("stance: %s copies of clean training rows", dict(Counter(kind for _, _, kind in rows)))
+    log.info("stance and claims: %s copies of clean training rows", dict(Counter(kind for _, _, kind in rows)))
     return _shuffled([data, extra], seed)
 
 
@@ -522,9 +523,16 @@ def load_splits(cfg: DataConfig) -> Splits:
         hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
         rows = balanced_negatives(train_set.texts, hate, toxic, cfg.identity_balance, cfg.seed)
         train_set = _with_swaps(train_set, rows, "clean rows", cfg.seed)
-    if cfg.stance_rate and {"hate", "toxic"} <= set(cfg.labels):
+    if (cfg.stance_rate or cfg.claim_rate) and {"hate", "toxic"} <= set(cfg.labels):
+        # Both from the same clean rows, so that neither writes beside the other's copies.
         hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
-        train_set = _with_stance(train_set, clean_rows(hate, toxic), cfg.stance_rate, cfg.seed)
+        clean = clean_rows(hate, toxic)
+        written: list[tuple[int, str, str]] = []
+        if cfg.stance_rate:
+            written += stance_rows(train_set.texts, clean, cfg.stance_rate, cfg.seed)
+        if cfg.claim_rate:  # its own seed: drawn like stance's, the same rows would be chosen
+            written += claim_rows(train_set.texts, clean, cfg.claim_rate, cfg.seed + 3)
+        train_set = _with_written(train_set, written, cfg.seed)
     if cfg.context_rate:
         # Drawn from the context sets' whole training splits: their weight sizes their own rows, not this pool.
         contexts = [text for s, part in zip(cfg.sets, trains, strict=True) if s.context for text in part.texts]

@@ -26,6 +26,7 @@ import numpy as np
 from model_build.identity import GROUPS, groups_named
 
 Kind = Literal["hostile", "warm", "aside", "denied"]
+HOSTILE_KINDS: frozenset[str] = frozenset({"hostile"})  # labelled hateful; the others keep their row's labels
 
 # The speaker's hostility towards {g} (the group's plural, as a noun phrase), and its mirror: the same
 # sentence turned warm, so that neither the group's name nor the sentence's shape decides, only its stance.
@@ -89,12 +90,12 @@ def fill(template: str, target: str) -> str:
     return template.replace("{g}", target).replace("{t}", target)
 
 
-def _source(text: str) -> bool:
+def usable_source(text: str) -> bool:
     """A clean row a clause can stand beside: 3 to 40 words on one line, no quote marks."""
     return 3 <= len(WORDS.findall(text)) <= 40 and "\n" not in text and '"' not in text
 
 
-def _join(clause: str, row: str, rng: np.random.Generator) -> str:
+def join_clause(clause: str, row: str, rng: np.random.Generator) -> str:
     row = row.strip()
     return f"{clause} {row}" if rng.random() < 0.5 else f"{row} {clause}"
 
@@ -106,7 +107,7 @@ def stance_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> 
     of each kind is the clause alone (its source row gives the labels it keeps). Deterministic for a seed."""
     rng = np.random.default_rng(seed)
     by_name = {group.name: group for group in GROUPS}
-    named = {int(i): groups_named(texts[i]) for i in np.flatnonzero(clean) if _source(texts[i])}
+    named = {int(i): groups_named(texts[i]) for i in np.flatnonzero(clean) if usable_source(texts[i])}
     about_one = [i for i, groups in named.items() if len(groups) == 1]
     anything = list(named)
     out: list[tuple[int, str, Kind]] = []
@@ -118,16 +119,16 @@ def stance_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> 
         hostile, warm = HOSTILE_WARM[int(rng.integers(len(HOSTILE_WARM)))]
         for template, kind in ((hostile, "hostile"), (warm, "warm")):
             clause = fill(template, group.plural)
-            out.append((i, clause if rng.random() < 1 / 3 else _join(clause, texts[i], rng), kind))
+            out.append((i, clause if rng.random() < 1 / 3 else join_clause(clause, texts[i], rng), kind))
     for _ in chosen:
         i = anything[int(rng.integers(len(anything)))]
         template = (ASIDE + ASIDE_ACTS)[int(rng.integers(len(ASIDE) + len(ASIDE_ACTS)))]
         targets = THINGS if template in ASIDE_ACTS else THINGS + WHAT_THEY_DO
         clause = fill(template, targets[int(rng.integers(len(targets)))])
-        out.append((i, clause if rng.random() < 1 / 3 else _join(clause, texts[i], rng), "aside"))
+        out.append((i, clause if rng.random() < 1 / 3 else join_clause(clause, texts[i], rng), "aside"))
     for _ in range(len(chosen) // 4):
         i = about_one[int(rng.integers(len(about_one)))]
         group = by_name[next(iter(named[i]))]
         clause = fill(DENIED[int(rng.integers(len(DENIED)))], group.plural)
-        out.append((i, clause if rng.random() < 1 / 3 else _join(clause, texts[i], rng), "denied"))
+        out.append((i, clause if rng.random() < 1 / 3 else join_clause(clause, texts[i], rng), "denied"))
     return out

@@ -13,6 +13,21 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"  # the training data travels with the repository
 
+
+def rows_written_beside(**rates: float) -> list[tuple[str, list[float]]]:
+    """(text, hard labels) of the training rows that `rates` (data.stance_rate, ...) add to
+    toxigen_prompts' own, after checking that the held-out rows stay as they were."""
+    from model_build.config import DataConfig, DatasetConfig
+    from model_build.data import load_splits
+
+    sets = (DatasetConfig("toxigen_prompts", "toxigen_prompts", str(DATA / "toxigen_prompts")),)
+    plain, written = load_splits(DataConfig(sets)), load_splits(DataConfig(sets, **rates))
+    assert written.validation.texts == plain.validation.texts and written.test.texts == plain.test.texts
+    before = set(plain.train.texts)
+    return [(text, list(labels)) for text, labels in zip(written.train.texts, written.train.hard, strict=True)
+            if text not in before]
+
+
 # boto3 must never find real credentials or reach AWS from a test.
 for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                     "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",

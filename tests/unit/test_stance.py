@@ -2,12 +2,10 @@ import re
 
 import numpy as np
 
-from model_build.config import DataConfig, DatasetConfig
-from model_build.data import load_splits
 from model_build.functional import load_cases
 from model_build.identity import GROUPS, groups_named
 from model_build.stance import ASIDE, ASIDE_ACTS, DENIED, HOSTILE, THINGS, WARM, WHAT_THEY_DO, Kind, fill, stance_rows
-from tests.conftest import DATA
+from tests.conftest import rows_written_beside
 
 NEUTRAL = [f"My {n} neighbours are {g.plural} and we share a garden." for n in range(60) for g in GROUPS[:3]]
 OTHER = [f"The meeting on floor {n} ran late again today." for n in range(60)]
@@ -69,12 +67,7 @@ def test_no_clause_uses_the_functional_suites_words_for_hostility() -> None:
 
 
 def test_hostile_copies_are_labelled_hateful_the_others_keep_clean_labels() -> None:
-    sets = (DatasetConfig("toxigen_prompts", "toxigen_prompts", str(DATA / "toxigen_prompts")),)
-    plain, with_stance = load_splits(DataConfig(sets)), load_splits(DataConfig(sets, stance_rate=1.0))
-    assert with_stance.validation.texts == plain.validation.texts and with_stance.test.texts == plain.test.texts
-    before = set(plain.train.texts)
-    added = [(t, list(labels)) for t, labels in zip(with_stance.train.texts, with_stance.train.hard, strict=True)
-             if t not in before]
+    added = rows_written_beside(stance_rate=1.0)
     clauses = [fill(c, g.plural) for c in HOSTILE for g in GROUPS]
     hostile = [labels for text, labels in added if any(clause in text for clause in clauses)]
     others = [labels for text, labels in added if not any(clause in text for clause in clauses)]
