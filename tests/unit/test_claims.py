@@ -35,17 +35,20 @@ def test_each_chosen_row_gives_four_claims_about_its_own_group() -> None:
 
 def test_neither_the_claim_nor_the_frame_decides_alone() -> None:
     # Every claim's words and every frame's words are in a hateful and in a clean row about the same group.
-    _, rows = _rows()
+    texts, rows = _rows()
     by_source = defaultdict(dict)
     for i, text, kind in rows:
-        by_source[i][kind] = text
+        by_source[i][kind] = text.replace(texts[i], "").strip()  # the written sentence, wherever it stands
     for quartet in by_source.values():
         hateful = [text for kind, text in quartet.items() if kind in HATEFUL_CLAIMS]
         clean = [text for kind, text in quartet.items() if kind not in HATEFUL_CLAIMS]
         assert len(hateful) == len(clean) == 2
-        for derogatory, kind in CLAIMS:
-            if derogatory in quartet["stated_derogatory"]:
-                assert derogatory in quartet["rejected_derogatory"] and kind in quartet["stated_kind"]
+        derogatory, kind = next(pair for pair in CLAIMS if pair[0] in quartet["stated_derogatory"])
+        assert derogatory in quartet["rejected_derogatory"] and kind in quartet["rejected_kind"]
+        # Minimal pairs: a hateful and a clean sentence differ only in the claim, the frame the same.
+        for frame in ("stated", "rejected"):
+            assert (quartet[f"{frame}_derogatory"].replace(derogatory, "{c}")
+                    == quartet[f"{frame}_kind"].replace(kind, "{c}"))
 
 
 def test_claim_rows_are_deterministic_and_need_clean_sources() -> None:
