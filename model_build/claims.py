@@ -21,8 +21,8 @@ from typing import Literal
 
 import numpy as np
 
-from model_build.identity import GROUPS, groups_named
-from model_build.stance import fill, join_clause, usable_source
+from model_build.identity import GROUP_BY_NAME
+from model_build.stance import fill, groups_of_sources, join_clause
 
 Kind = Literal["stated_derogatory", "stated_kind", "rejected_derogatory", "rejected_kind"]
 # Labelled hateful; the other two keep their clean row's labels.
@@ -72,15 +72,11 @@ def claim_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> l
     one claim pair about that group, stated and rejected (four rows; a third of them the sentence
     alone). Deterministic for a seed."""
     rng = np.random.default_rng(seed)
-    by_name = {group.name: group for group in GROUPS}
     out: list[tuple[int, str, Kind]] = []
-    for i in np.flatnonzero(clean):
-        if not usable_source(texts[i]):
-            continue
-        named = groups_named(texts[i])
+    for i, named in groups_of_sources(texts, clean).items():
         if len(named) != 1 or rng.random() >= rate:
             continue
-        plural = by_name[next(iter(named))].plural
+        plural = GROUP_BY_NAME[next(iter(named))].plural
         derogatory, kind = CLAIMS[int(rng.integers(len(CLAIMS)))]
         stated, rejected = STATED[int(rng.integers(len(STATED)))], REJECTED[int(rng.integers(len(REJECTED)))]
         quartet: tuple[tuple[str, str, Kind], ...] = (
@@ -88,5 +84,5 @@ def claim_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> l
             (rejected, derogatory, "rejected_derogatory"), (rejected, kind, "rejected_kind"))
         for template, claim, what in quartet:
             text = sentence(template, plural, claim)
-            out.append((int(i), text if rng.random() < 1 / 3 else join_clause(text, texts[i], rng), what))
+            out.append((i, text if rng.random() < 1 / 3 else join_clause(text, texts[i], rng), what))
     return out

@@ -484,7 +484,8 @@ def _with_written(data: LabeledSet, rows: list[tuple[int, str, str]], seed: int)
     if not rows:
         return data
     extra = _copies(data, [i for i, _, _ in rows], [text for _, text, _ in rows])
-    hostile = np.array([kind in HOSTILE_KINDS | HATEFUL_CLAIMS for _, _, kind in rows])
+    hateful = HOSTILE_KINDS | HATEFUL_CLAIMS
+    hostile = np.array([kind in hateful for _, _, kind in rows])
     extra.soft[hostile] = 1.0
     extra.hard[hostile] = 1.0
     log.info("stance and claims: %s copies of clean training rows", dict(Counter(kind for _, _, kind in rows)))

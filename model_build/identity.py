@@ -60,6 +60,7 @@ GROUPS = (
     Group("african", "Africans", ("africans",)),
     Group("native", "Native Americans", ("native americans",)),
 )
+GROUP_BY_NAME = {group.name: group for group in GROUPS}
 _FORMS = {form: group for group in GROUPS for form in group.forms}
 MENTION = re.compile(r"(?<![#@])\b(" + "|".join(sorted(map(re.escape, _FORMS), key=len, reverse=True)) + r")\b",
                      re.IGNORECASE)

@@ -23,7 +23,7 @@ from typing import Literal
 
 import numpy as np
 
-from model_build.identity import GROUPS, groups_named
+from model_build.identity import GROUP_BY_NAME, groups_named
 
 Kind = Literal["hostile", "warm", "aside", "denied"]
 HOSTILE_KINDS: frozenset[str] = frozenset({"hostile"})  # labelled hateful; the others keep their row's labels
@@ -95,6 +95,11 @@ def usable_source(text: str) -> bool:
     return 3 <= len(WORDS.findall(text)) <= 40 and "\n" not in text and '"' not in text
 
 
+def groups_of_sources(texts: list[str], clean: np.ndarray) -> dict[int, set[str]]:
+    """The clean rows a sentence can stand beside (`usable_source`), in order, with the groups each names."""
+    return {int(i): groups_named(texts[i]) for i in np.flatnonzero(clean) if usable_source(texts[i])}
+
+
 def join_clause(clause: str, row: str, rng: np.random.Generator) -> str:
     row = row.strip()
     return f"{clause} {row}" if rng.random() < 0.5 else f"{row} {clause}"
@@ -106,8 +111,7 @@ def stance_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> 
     target that is no group, beside clean rows of any kind) and a quarter as many denied ones. A third
     of each kind is the clause alone (its source row gives the labels it keeps). Deterministic for a seed."""
     rng = np.random.default_rng(seed)
-    by_name = {group.name: group for group in GROUPS}
-    named = {int(i): groups_named(texts[i]) for i in np.flatnonzero(clean) if usable_source(texts[i])}
+    named = groups_of_sources(texts, clean)
     about_one = [i for i, groups in named.items() if len(groups) == 1]
     anything = list(named)
     out: list[tuple[int, str, Kind]] = []
@@ -115,7 +119,7 @@ def stance_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> 
         return out
     chosen = [i for i in about_one if rng.random() < rate]
     for i in chosen:
-        group = by_name[next(iter(named[i]))]
+        group = GROUP_BY_NAME[next(iter(named[i]))]
         hostile, warm = HOSTILE_WARM[int(rng.integers(len(HOSTILE_WARM)))]
         for template, kind in ((hostile, "hostile"), (warm, "warm")):
             clause = fill(template, group.plural)
@@ -128,7 +132,7 @@ def stance_rows(texts: list[str], clean: np.ndarray, rate: float, seed: int) -> 
         out.append((i, clause if rng.random() < 1 / 3 else join_clause(clause, texts[i], rng), "aside"))
     for _ in range(len(chosen) // 4):
         i = about_one[int(rng.integers(len(about_one)))]
-        group = by_name[next(iter(named[i]))]
+        group = GROUP_BY_NAME[next(iter(named[i]))]
         clause = fill(DENIED[int(rng.integers(len(DENIED)))], group.plural)
         out.append((i, clause if rng.random() < 1 / 3 else join_clause(clause, texts[i], rng), "denied"))
     return out
