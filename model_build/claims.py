@@ -11,8 +11,9 @@ are the sentence alone, the rest stand before or after their row.
 
 Written for this purpose; the functional suite is never a source, and no sentence here shares four
 words in a row with any of its cases (its words for a group, "vermin", "inferior", ..., are not used),
-so that its counter-speech and negation cases measure whether the idea carries over. Off in both
-profiles: the full teacher learns it, its 3-layer student does not (README, "Claims stated or rejected").
+so that its counter-speech and negation cases measure whether the idea carries over. The full profile
+uses it with a 4-layer student (a 3-layer one loses what the teacher learns); the quick profile's
+250-step teacher does not learn it (README, "Claims stated or rejected").
 """
 
 from __future__ import annotations

@@ -10,8 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from model_build.identity import GROUPS
+
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "data"  # the training data travels with the repository
+
+# Clean rows naming one group each, and clean rows naming none: sources for the stance and claim rows.
+GROUP_NEIGHBOURS = [f"My {n} neighbours are {g.plural} and we share a garden." for n in range(60) for g in GROUPS[:3]]
+NO_GROUP = [f"The meeting on floor {n} ran late again today." for n in range(60)]
 
 
 def rows_written_beside(**rates: float) -> list[tuple[str, list[float]]]:

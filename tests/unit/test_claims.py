@@ -7,15 +7,13 @@ import numpy as np
 from model_build.claims import CLAIMS, HATEFUL_CLAIMS, REJECTED, STATED, Kind, claim_rows, sentence
 from model_build.functional import load_cases
 from model_build.identity import GROUPS, groups_named
-from tests.conftest import rows_written_beside
+from tests.conftest import GROUP_NEIGHBOURS, NO_GROUP, rows_written_beside
 
-NEUTRAL = [f"My {n} neighbours are {g.plural} and we share a garden." for n in range(60) for g in GROUPS[:3]]
-OTHER = [f"The meeting on floor {n} ran late again today." for n in range(60)]
 WORD = re.compile(r"[a-z']+")
 
 
 def _rows(rate: float = 0.5, seed: int = 1) -> tuple[list[str], list[tuple[int, str, Kind]]]:
-    texts = NEUTRAL + OTHER
+    texts = GROUP_NEIGHBOURS + NO_GROUP
     return texts, claim_rows(texts, np.ones(len(texts), dtype=bool), rate, seed)
 
 
@@ -24,7 +22,7 @@ def test_each_chosen_row_gives_four_claims_about_its_own_group() -> None:
     by_source = defaultdict(list)
     for i, text, kind in rows:
         by_source[i].append((text, kind))
-    assert 60 < len(by_source) < 120 and all(i < len(NEUTRAL) for i in by_source)  # rows naming no group: none
+    assert 60 < len(by_source) < 120 and all(i < len(GROUP_NEIGHBOURS) for i in by_source)  # rows naming no group: none
     for i, quartet in by_source.items():
         assert sorted(kind for _, kind in quartet) == sorted(
             ["stated_derogatory", "stated_kind", "rejected_derogatory", "rejected_kind"])

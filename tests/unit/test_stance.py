@@ -5,14 +5,11 @@ import numpy as np
 from model_build.functional import load_cases
 from model_build.identity import GROUPS, groups_named
 from model_build.stance import ASIDE, ASIDE_ACTS, DENIED, HOSTILE, THINGS, WARM, WHAT_THEY_DO, Kind, fill, stance_rows
-from tests.conftest import rows_written_beside
-
-NEUTRAL = [f"My {n} neighbours are {g.plural} and we share a garden." for n in range(60) for g in GROUPS[:3]]
-OTHER = [f"The meeting on floor {n} ran late again today." for n in range(60)]
+from tests.conftest import GROUP_NEIGHBOURS, NO_GROUP, rows_written_beside
 
 
 def _rows(rate: float = 0.5, seed: int = 1) -> tuple[list[str], list[tuple[int, str, Kind]]]:
-    texts = NEUTRAL + OTHER
+    texts = GROUP_NEIGHBOURS + NO_GROUP
     return texts, stance_rows(texts, np.ones(len(texts), dtype=bool), rate, seed)
 
 
@@ -21,7 +18,7 @@ def test_hostile_clauses_name_the_group_of_their_source_row() -> None:
     hostile = [(i, text) for i, text, kind in rows if kind == "hostile"]
     assert 60 < len(hostile) < 120
     for i, text in hostile:
-        assert i < len(NEUTRAL) and groups_named(text) == groups_named(texts[i])
+        assert i < len(GROUP_NEIGHBOURS) and groups_named(text) == groups_named(texts[i])
 
 
 def test_every_hostile_row_has_a_warm_mirror_about_the_same_row() -> None:
