@@ -58,17 +58,21 @@ class RequestError(Exception):
         self.status, self.message = status, message
 
 
-def _stop(*_: object) -> None:
-    # Raised in the main thread, out of serve_forever (calling shutdown() from there would deadlock).
-    raise KeyboardInterrupt
-
-
 def run_until_stopped(server: BaseServer) -> None:
-    signal.signal(signal.SIGTERM, _stop)
+    """Serves until SIGTERM (SageMaker, the local stack) or Ctrl-C, then closes the listening socket.
+
+    A signal asks the loop to end at its next poll rather than raising wherever the main thread is: an
+    exception raised while it started a connection's thread released that connection's slot twice, and
+    the ValueError that followed swallowed the stop. shutdown() runs on a helper thread because it waits
+    for the loop, which the main thread runs.
+    """
+    def stop(*_: object) -> None:
+        threading.Thread(target=server.shutdown, name="stop", daemon=True).start()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, stop)
     try:
         server.serve_forever(poll_interval=0.2)
-    except KeyboardInterrupt:
-        pass
     finally:
         server.server_close()
 

@@ -8,6 +8,8 @@ import http.client
 import io
 import json
 import socket
+import subprocess
+import sys
 import time
 import weakref
 from collections.abc import Iterator
@@ -17,7 +19,7 @@ import pytest
 from handlers.inference.model import ToxicityModel
 from handlers.inference.server import make_server
 from handlers.inference.settings import Limits
-from tests.conftest import serve_in_thread
+from tests.conftest import REPO, serve_in_thread
 
 LIMITS = Limits(max_body_bytes=400_000, max_inputs=64, max_connections=6, idle_timeout_s=1.0, request_timeout_s=1.5)
 
@@ -193,3 +195,36 @@ def test_work_per_request_is_bounded_before_the_model_runs(address) -> None:
     conn.request("POST", "/invocations", body=json.dumps({"inputs": "!" * 40_000}),
                  headers={"Content-Type": "application/json"})
     assert conn.getresponse().status == 200
+
+
+# The stop arrives while the main thread starts a connection's thread, after that thread has served its
+# connection: the moment that once hung the server (the stop, raised there, released the connection's slot
+# a second time, and the ValueError that followed was logged as a connection error and swallowed the stop).
+STOP_WHILE_STARTING_A_THREAD = """
+import os, signal, socket, threading, time
+from http.server import BaseHTTPRequestHandler
+from handlers.httpd import ConnectionLimits, HardenedHTTPServer, run_until_stopped
+
+server = HardenedHTTPServer(("127.0.0.1", 0), BaseHTTPRequestHandler, ConnectionLimits())
+threading.Timer(0.2, lambda: socket.create_connection(server.server_address[:2]).close()).start()
+real_start = threading.Thread.start
+
+def start(thread):
+    real_start(thread)
+    if "process_request_thread" in thread.name:  # let it serve its connection, then stop right here
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+threading.Thread.start = start
+run_until_stopped(server)
+print("stopped")
+"""
+
+
+def test_a_stop_while_a_connection_thread_starts_still_stops_the_server() -> None:
+    try:
+        result = subprocess.run([sys.executable, "-c", STOP_WHILE_STARTING_A_THREAD], cwd=REPO, capture_output=True,
+                                text=True, timeout=15)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"the server did not stop: {(exc.stderr or b'')[-800:]!r}")
+    assert result.returncode == 0 and result.stdout.strip() == "stopped", result.stderr[-800:]
