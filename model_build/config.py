@@ -166,6 +166,9 @@ class StudentConfig:
     alpha: float = 0.5
     # Unlabelled variations of the training rows, scored by the teacher, per training row (transfer.py).
     transfer_rate: float = 0.0
+    # Seed of the student's batch order; None: data.seed + 1. Varied alone, with the teacher from the cache,
+    # it measures how far the student's own draw moves a build (README, "How far the student's own draw moves").
+    seed: int | None = None
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2, learning_rate=1e-4))
 
     def __post_init__(self) -> None:

@@ -186,4 +186,5 @@ def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedToke
     def loss(logits: torch.Tensor, index: np.ndarray) -> torch.Tensor:
         return distillation_loss(logits, teacher_t[index], targets[index], scfg.alpha, scfg.temperature, weights)
 
-    return train(student, encoded, loss, scfg.train, tokenizer.pad_token_id, cfg.data.seed + 1, "distil student")
+    seed = cfg.data.seed + 1 if scfg.seed is None else scfg.seed
+    return train(student, encoded, loss, scfg.train, tokenizer.pad_token_id, seed, "distil student")
