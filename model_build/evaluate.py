@@ -32,8 +32,8 @@ def tune_thresholds(probabilities: np.ndarray, hard: np.ndarray, labels: tuple[s
     count: a threshold tuned on the pooled rows would serve the largest set and no one else.
 
     F1 is flat near its best (within 0.01 of it from 0.51 to 0.79 for the full model's `hate`), so its
-    raw argmax lands anywhere on that plateau: 0.70 on the build's int8 scores, 0.63 on the server's
-    (padded batches, long messages windowed), 0.72 with noise of 0.003 added. The threshold is the best
+    raw argmax lands anywhere on that plateau: 0.70 on the build's int8 scores, 0.63 on the server's list
+    scores (padded batches, long messages windowed), 0.72 with noise of 0.003 added. The threshold is the best
     of F1 averaged over +-`SMOOTHING` around each point of a fixed grid: the middle of the broad optimum,
     not a spike.
     """
