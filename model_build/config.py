@@ -169,6 +169,9 @@ class StudentConfig:
     # Seed of the student's batch order; None: data.seed + 1. Varied alone, with the teacher from the cache,
     # it measures how far the student's own draw moves a build (README, "How far the student's own draw moves").
     seed: int | None = None
+    # Students trained from the same start, each with its own batch order (seed, seed + 1, ...) and the whole
+    # `train` schedule, whose weights are averaged into the one shipped (a "model soup"): 1, a single student.
+    soup: int = 1
     train: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2, learning_rate=1e-4))
 
     def __post_init__(self) -> None:
@@ -186,6 +189,8 @@ class StudentConfig:
             raise ConfigError("student.temperature must be > 0 and student.alpha in [0, 1]")
         if self.transfer_rate < 0:
             raise ConfigError("student.transfer_rate must be >= 0")
+        if self.soup < 1:
+            raise ConfigError("student.soup must be >= 1")
 
 
 @dataclass(frozen=True)

