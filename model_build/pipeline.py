@@ -128,6 +128,7 @@ def train(cfg: BuildConfig, work: Path, steps: StepTimer) -> Trained:
     with steps("student"):
         student, tokenizer, student_info = build_student(cfg, teacher, splits.validation, validation_logits)
         student_info["transfer_rows"] = len(distilled_rows) - len(splits.train)
+        student_info["soup"] = cfg.student.soup  # students averaged into this one
         losses = distil(cfg, student, tokenizer, distilled_rows, distilled_logits)
     with steps("export"):
         exported = export_all(student, tokenizer, work, cfg.export, cfg.student.train.max_length)
