@@ -152,7 +152,7 @@ def _one_layer_start() -> tuple[PreTrainedTokenizerBase, PreTrainedModel]:
 
 
 def distilled(**overrides: object) -> tuple[dict[str, torch.Tensor], list[float]]:
-    """A one-layer student distilled on eight rows for a few steps of the tiny profile: its weights and losses."""
+    """A one-layer student distilled on eight rows for one step per member (tiny profile): its weights and losses."""
     tokenizer, start = _one_layer_start()
     texts = [f"message number {i} about {word}" for i, word in enumerate("abcdefgh")]
     soft = np.tile(np.array([[1.0, np.nan], [0.0, 0.0]], dtype=np.float32), (4, 1))
