@@ -4,7 +4,8 @@ verdicts (the Slack bot's feedback table, handlers/slack/feedback.py) as trainin
 
 Only verdicts that kept their text (the workspace turned `feedback_keep_text` on) and got at least one
 vote become rows. Per label, with `right` and `wrong` votes out of `n`:
-- a label the verdict flagged: right / n (a "wrong" lowers it);
+- a label the verdict flagged, and `toxic` whenever it flagged any label (hate is toxic): right / n (a
+  "wrong" lowers it);
 - `toxic` on a verdict that flagged nothing: wrong / n (a "wrong" raises it);
 - any other label the verdict did not flag: 0 when every vote said "right", else unknown (an empty
   cell, masked in the loss): a "wrong" says the verdict missed something, not which label.
@@ -33,7 +34,7 @@ def soft_labels(flagged: Iterable[str], right: int, wrong: int) -> dict[str, flo
         raise ValueError("no votes")
     labels: dict[str, float | None] = {}
     for label in LABELS:
-        if label in flagged:
+        if label in flagged or (label == UMBRELLA_LABEL and flagged):  # any flagged label implies toxic
             labels[label] = right / n
         elif label == UMBRELLA_LABEL and not flagged:
             labels[label] = wrong / n

@@ -26,6 +26,8 @@ def item(text: str | None, flagged: list[str], votes: dict[str, str]) -> dict:
     (["toxic", "hate"], 3, 1, {"toxic": 0.75, "hate": 0.75}),  # a "wrong" on a flagged label lowers it
     (["toxic"], 0, 2, {"toxic": 0.0, "hate": None}),  # flagged toxic, wrongly: hate unknown
     (["toxic"], 2, 0, {"toxic": 1.0, "hate": 0.0}),  # right: toxic, and not hate
+    (["hate"], 2, 0, {"toxic": 1.0, "hate": 1.0}),  # right: hateful, so toxic too (never "hateful, not toxic")
+    (["hate"], 1, 1, {"toxic": 0.5, "hate": 0.5}),
     ([], 1, 3, {"toxic": 0.75, "hate": None}),  # passed, wrongly: toxic raised, which label unknown
     ([], 4, 0, {"toxic": 0.0, "hate": 0.0}),
 ])
