@@ -36,7 +36,7 @@ def soft_labels(flagged: Iterable[str], right: int, wrong: int) -> dict[str, flo
     for label in LABELS:
         if label in flagged or (label == UMBRELLA_LABEL and flagged):  # any flagged label implies toxic
             labels[label] = right / n
-        elif label == UMBRELLA_LABEL and not flagged:
+        elif label == UMBRELLA_LABEL:  # the verdict flagged nothing
             labels[label] = wrong / n
         else:
             labels[label] = 0.0 if wrong == 0 else None
