@@ -3,7 +3,8 @@
 For each dataset in the config (or those named), a student of the configured shape
 (`student.untrained_student`: the configured layers of the un-fine-tuned teacher, else as many spread
 from first to last, and the same pruned FFN) is trained on the
-labels of the other datasets, mixed by their weights exactly as the build mixes them, and scored on
+labels of the other datasets, mixed by their weights exactly as the build mixes them, on the build's
+schedule (`student.soup` members averaged where the profile averages them), and scored on
 the held-out set's test split. The build's own teacher is not used: it has seen every domain.
 
     python -m model_build lodo --config model_build/configs/quick.toml --out build/model
@@ -26,7 +27,7 @@ from model_build.config import BuildConfig, ConfigError, DataConfig
 from model_build.data import LabeledSet, load_splits
 from model_build.report import CAPACITY_TABLE, LODO_RESULTS, LODO_TABLE, refresh_measured_sections
 from model_build.student import untrained_student
-from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, train
+from model_build.training import Encoded, masked_bce, predict_logits, sigmoid, train_soup
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +59,8 @@ def leave_one_domain_out(cfg: BuildConfig, out: Path, held_out: tuple[str, ...] 
         model, tokenizer = untrained_student(cfg, train_set.texts)
         encoded = Encoded.of(tokenizer, train_set.texts, scfg.train.max_length)
         targets = torch.from_numpy(train_set.soft)
-        train(model, encoded, lambda logits, index, t=targets: masked_bce(logits, t[index], weights), scfg.train,
-              tokenizer.pad_token_id, cfg.data.seed, f"without {name}")
+        train_soup(model, encoded, lambda logits, index, t=targets: masked_bce(logits, t[index], weights),
+                   scfg.train, tokenizer.pad_token_id, cfg.data.seed, f"without {name}", scfg.soup)
         test = everything.test.take(np.flatnonzero(everything.test.source == name))
         p = sigmoid(predict_logits(model, Encoded.of(tokenizer, test.texts, scfg.train.max_length),
                                    tokenizer.pad_token_id))

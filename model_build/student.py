@@ -15,14 +15,13 @@ import logging
 import numpy as np
 import torch
 from torch.nn import functional as F
-from torch.optim.swa_utils import AveragedModel
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from model_build.config import BuildConfig
 from model_build.data import LabeledSet
 from model_build.normalize import load_tokenizer
 from model_build.teacher import Teacher, load_classifier, resolve_model_path
-from model_build.training import Encoded, masked_bce, predict_logits, train
+from model_build.training import Encoded, masked_bce, predict_logits, train_soup
 from model_build.transfer import transfer_set
 
 log = logging.getLogger(__name__)
@@ -188,16 +187,4 @@ def distil(cfg: BuildConfig, student: PreTrainedModel, tokenizer: PreTrainedToke
         return distillation_loss(logits, teacher_t[index], targets[index], scfg.alpha, scfg.temperature, weights)
 
     seed = cfg.data.seed + 1 if scfg.seed is None else scfg.seed
-    if scfg.soup == 1:
-        return train(student, encoded, loss, scfg.train, tokenizer.pad_token_id, seed, "distil student")
-    # Every member starts from the same weights, so they stay in one basin and their average is a model too.
-    start = copy.deepcopy(student.state_dict())
-    soup = AveragedModel(student)  # an equal-weight running average of the members' parameters
-    losses: list[float] = []
-    for member in range(scfg.soup):
-        student.load_state_dict(start)
-        losses += train(student, encoded, loss, scfg.train, tokenizer.pad_token_id, seed + member,
-                        f"distil student {member + 1}/{scfg.soup}")
-        soup.update_parameters(student)
-    student.load_state_dict(soup.module.state_dict())
-    return losses
+    return train_soup(student, encoded, loss, scfg.train, tokenizer.pad_token_id, seed, "distil student", scfg.soup)

@@ -6,6 +6,7 @@ by length, then the batches shuffled): a 26-token tweet is never padded to a 300
 
 from __future__ import annotations
 
+import copy
 import logging
 import math
 import os
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch.nn import functional as F
+from torch.optim.swa_utils import AveragedModel
 from tqdm.auto import tqdm
 from transformers import PreTrainedModel, PreTrainedTokenizerBase, get_linear_schedule_with_warmup
 
@@ -107,6 +109,25 @@ def train(
             bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}", refresh=False)
             bar.update()
     model.eval()
+    return losses
+
+
+def train_soup(model: PreTrainedModel, encoded: Encoded, loss_fn: Callable[[torch.Tensor, np.ndarray], torch.Tensor],
+               cfg: TrainConfig, pad_id: int, seed: int, desc: str, members: int = 1) -> list[float]:
+    """`train` `members` times from the model's present weights, with seeds seed, seed + 1, ..., each on the
+    whole schedule, and leave the model at their weights' average (a "model soup"). Returns the loss curves,
+    one after another."""
+    if members == 1:
+        return train(model, encoded, loss_fn, cfg, pad_id, seed, desc)
+    # Every member starts from the same weights, so they stay in one basin and their average is a model too.
+    start = copy.deepcopy(model.state_dict())
+    soup = AveragedModel(model)  # an equal-weight running average of the members' parameters
+    losses: list[float] = []
+    for member in range(members):
+        model.load_state_dict(start)
+        losses += train(model, encoded, loss_fn, cfg, pad_id, seed + member, f"{desc} {member + 1}/{members}")
+        soup.update_parameters(model)
+    model.load_state_dict(soup.module.state_dict())
     return losses
 
 
