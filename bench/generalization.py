@@ -1,4 +1,5 @@
-"""Generalization: the functional suite through the served model, and LODO next to a TF-IDF bar."""
+"""Generalization: the functional suite through the served model, LODO next to a TF-IDF bar, and held-out
+probes (developer prose; abuse of groups with and without a protected characteristic)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,31 @@ def developer_text(served, test, toxic: int) -> dict | None:
     return out
 
 
+# Abuse said of a group: hate when the group has a protected characteristic, not when people are grouped by
+# trade or habit. Held out: none of these targets is in the training lexicons (`model_build/identity.py`).
+ABUSE_OF_A_GROUP = ("{X} are parasites.", "{X} are vermin.", "I hate {X}.", "{X} are disgusting, every one of them.",
+                    "All {X} should be locked up.", "{X} are subhuman garbage.", "{X} are ruining this country.",
+                    "Never trust {X}, they are all liars.")
+NON_PROTECTED_TARGETS = ("dentists", "plumbers", "realtors", "bankers", "programmers", "truck drivers", "cat owners",
+                         "chess players")
+PROTECTED_TARGETS = ("women", "Muslims", "Jews", "gay people", "immigrants", "Black people", "Hindus",
+                     "disabled people")
+
+
+def abuse_by_target(served) -> dict:
+    """The share of `ABUSE_OF_A_GROUP` flagged as hate, said of groups without a protected characteristic
+    (should not be) and of protected groups (should be), with the mean hate score."""
+    hate = list(served.labels).index("hate")
+    out = {}
+    for side, targets in (("non_protected", NON_PROTECTED_TARGETS), ("protected", PROTECTED_TARGETS)):
+        texts = [template.replace("{X}", target[:1].upper() + target[1:] if template.startswith("{X}") else target)
+                 for template in ABUSE_OF_A_GROUP for target in targets]
+        scores = served.scores(texts)[:, hate]
+        out[side] = {"flagged_hate": round(float(np.mean(scores >= served.thresholds[hate])), 4),
+                     "mean_hate": round(float(scores.mean()), 4), "cases": len(texts)}
+    return out
+
+
 def bench_generalization(model_dir: Path) -> dict:
     """Cross-domain quality as served: the functional suite through the inference server's own model
     class (its tokenizer.json, thresholds and windows), and, per held-out domain, a word + character
@@ -107,6 +133,7 @@ def bench_generalization(model_dir: Path) -> dict:
         "lodo_toxic_roc_auc": {name: {"tfidf_logistic_regression": auc,
                                       "model": round(lodo[name]["toxic_roc_auc"], 4) if name in lodo else None}
                                for name, auc in baseline.items()},
+        "abuse_by_target_held_out": abuse_by_target(served),
         "developer_text_held_out": developer_text(served, everything.test.take(
             np.flatnonzero(~np.isin(everything.test.source, cfg.data.context_sets))), toxic),
         "model": manifest.version,

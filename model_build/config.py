@@ -77,6 +77,9 @@ class DataConfig:
     # Share of hateful training rows naming one group also added naming another group, labels kept
     # (`model_build/identity.py`). 0: off.
     identity_hateful_rate: float = 0.0
+    # Share of hateful training rows naming one group also added naming people grouped by trade or taste
+    # ("lawyers"), labelled not hateful, toxic masked (`model_build/identity.py`). 0: off.
+    identity_non_protected_rate: float = 0.0
     # Share of the other sets' short training rows given a sentence of a `context` set before or after
     # them, labels kept (`model_build/context.py`), so that benign text beside a message is no
     # evidence either way. 0: off.
@@ -91,8 +94,8 @@ class DataConfig:
     claim_rate: float = 0.0
 
     def __post_init__(self) -> None:
-        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate", "context_rate",
-                     "stance_rate", "claim_rate"):
+        for name in ("noise_rate", "frame_rate", "identity_balance", "identity_hateful_rate",
+                     "identity_non_protected_rate", "context_rate", "stance_rate", "claim_rate"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ConfigError(f"data.{name} must be in [0, 1]")
         if not self.sets:

@@ -46,7 +46,7 @@ from model_build.claims import HATEFUL_CLAIMS, claim_rows
 from model_build.config import DataConfig, DatasetConfig
 from model_build.context import add_context
 from model_build.frames import framed_rows
-from model_build.identity import balanced_negatives, clean_rows, hateful_copies
+from model_build.identity import balanced_negatives, clean_rows, hateful_copies, non_protected_copies
 from model_build.noise import add_noise
 from model_build.stance import HOSTILE_KINDS, stance_rows
 
@@ -477,6 +477,20 @@ def _with_swaps(data: LabeledSet, rows: list[tuple[int, str]], what: str, seed: 
     return _shuffled([data, _copies(data, [i for i, _ in rows], [text for _, text in rows])], seed)
 
 
+def _with_non_protected(data: LabeledSet, rows: list[tuple[int, str]], labels: tuple[str, ...],
+                        seed: int) -> LabeledSet:
+    """`data` plus copies of hateful rows naming a group without a protected characteristic
+    (`model_build/identity.py`): not hateful; toxic unknown (masked), as the insult may not survive the swap."""
+    if not rows:
+        return data
+    extra = _copies(data, [i for i, _ in rows], [text for _, text in rows])
+    for label, value in (("hate", 0.0), ("toxic", np.nan)):
+        extra.soft[:, labels.index(label)] = value
+        extra.hard[:, labels.index(label)] = value
+    log.info("identity copies: %d hateful rows naming a group without a protected characteristic", len(rows))
+    return _shuffled([data, extra], seed)
+
+
 def _with_written(data: LabeledSet, rows: list[tuple[int, str, str]], seed: int) -> LabeledSet:
     """`data` plus (source row, text, kind) copies of clean rows with a sentence written beside them
     (`model_build/stance.py`, `claims.py`): the hateful kinds are labelled 1 for every label, the
@@ -524,6 +538,10 @@ def load_splits(cfg: DataConfig) -> Splits:
         hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))
         rows = balanced_negatives(train_set.texts, hate, toxic, cfg.identity_balance, cfg.seed)
         train_set = _with_swaps(train_set, rows, "clean rows", cfg.seed)
+    if cfg.identity_non_protected_rate and {"hate", "toxic"} <= set(cfg.labels):
+        rows = non_protected_copies(train_set.texts, train_set.hard[:, cfg.labels.index("hate")],
+                                    cfg.identity_non_protected_rate, cfg.seed + 5)
+        train_set = _with_non_protected(train_set, rows, cfg.labels, cfg.seed)
     if (cfg.stance_rate or cfg.claim_rate) and {"hate", "toxic"} <= set(cfg.labels):
         # Both from the same clean rows, so that neither writes beside the other's copies.
         hate, toxic = (train_set.hard[:, cfg.labels.index(label)] for label in ("hate", "toxic"))

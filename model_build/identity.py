@@ -13,7 +13,13 @@ about one group is hate about another). The sets' hate is about a few groups (wo
 people), so the model learns that "I hate women" is hate but not what "I hate Hindus" says. Together
 the two kinds of copies leave a group's name uninformative: the words said about it must decide.
 
-Only training rows are touched, with a lexicon written for this purpose (broader than the functional
+And the other side of that: a hateful row naming one group is copied naming people grouped by what
+they do or choose (lawyers, landlords, gamers), labelled not hateful and toxic unknown (masked: "lawyers
+are vermin" insults, "lawyers run the media" hardly does). The sets hold almost no abuse of such groups,
+so the shape "{X} are parasites" alone reads as hate whoever X is; these copies make whom it is said of
+decide.
+
+Only training rows are touched, with lexicons written for this purpose (broader than the functional
 suite's groups; the suite is never a source).
 """
 
@@ -61,6 +67,12 @@ GROUPS = (
     Group("native", "Native Americans", ("native americans",)),
 )
 GROUP_BY_NAME = {group.name: group for group in GROUPS}
+# Groups by trade, habit or taste: no protected characteristic, so abuse of them is not hate.
+NON_PROTECTED = tuple(Group(plural, plural, (plural,)) for plural in (
+    "lawyers", "politicians", "landlords", "accountants", "estate agents", "influencers", "journalists",
+    "telemarketers", "car salesmen", "consultants", "recruiters", "bureaucrats", "managers", "celebrities",
+    "hipsters", "gamers", "golfers", "tourists", "cyclists", "football fans", "critics", "lobbyists",
+))
 _FORMS = {form: group for group in GROUPS for form in group.forms}
 MENTION = re.compile(r"(?<![#@])\b(" + "|".join(sorted(map(re.escape, _FORMS), key=len, reverse=True)) + r")\b",
                      re.IGNORECASE)
@@ -144,4 +156,47 @@ def hateful_copies(texts: list[str], hateful: np.ndarray, rate: float, seed: int
             continue
         others = [group for group in GROUPS if group.name not in named]
         out.append((int(i), swap_group(texts[i], others[int(rng.integers(len(others)))])))
+    return out
+
+
+COPIES_PER_SOURCE = 2  # the sources are few (short statements about one group): each gives two
+
+# Words that still point at a protected group after the swap (adjectives, slurs, places, pronouns of
+# gendered abuse): a copy holding one may still be hate, so its row is no source.
+IDENTITY_CUE = re.compile(
+    r"\b(?:white|black|brown|trann\w*|trans\w*|gay\w*|lesbian\w*|bi|bisexual\w*|queer\w*|homo\w*|fag\w*|"
+    r"dyke\w*|muslim\w*|islam\w*|moslem\w*|jew\w*|kike\w*|zion\w*|israel\w*|christian\w*|catholic\w*|"
+    r"hindu\w*|sikh\w*|atheist\w*|asian\w*|chin\w*|african\w*|africa|nig\w*|negro\w*|mexic\w*|latin\w*|"
+    r"hispanic\w*|spic\w*|wetback\w*|arab\w*|indian\w*|native\w*|immigra\w*|migra\w*|refugee\w*|alien\w*|"
+    r"illegal\w*|gyps\w*|german\w*|swed\w*|easterner\w*|pakis?\w*|stanis?|race\w*|racis\w*|racial\w*|"
+    r"aryan\w*|ethnic\w*|women|woman|girl\w*|female\w*|femi\w*|gold ?digg\w*|bitch\w*|whore\w*|slut\w*|"
+    r"cunt\w*|she|her\w*|\w*wi[fv]es?|moms?|mothers?|men|man|male\w*|boys?|disab\w*|retard\w*|autis\w*|"
+    r"cripple\w*|religio\w*|god|allah|europe\w*|western\w*|foreign\w*|third world|monkey\w*|ape\w*|coon\w*|"
+    r"ghetto\w*|thug\w*|mosque\w*|synagogue\w*|church\w*|hijab\w*|sharia)\b",
+    re.IGNORECASE)
+
+
+def _said_of_group(text: str) -> bool:
+    """A short statement about the group it names first (within its first three words): what it says is
+    said of that group, not of others it goes on to mention."""
+    words = text.split()
+    match = MENTION.search(text)
+    return len(words) <= 25 and match is not None and len(text[: match.start()].split()) <= 2
+
+
+def non_protected_copies(texts: list[str], hateful: np.ndarray, rate: float, seed: int) -> list[tuple[int, str]]:
+    """(source row, swapped text) copies of about `rate` of the hateful rows that name exactly one
+    unqualified group, each naming a group without a protected characteristic instead
+    (`NON_PROTECTED`; two copies, two such groups), unless a copy still holds an `IDENTITY_CUE`.
+    Deterministic for a seed."""
+    rng = np.random.default_rng(seed)
+    out: list[tuple[int, str]] = []
+    for i in np.flatnonzero(np.nan_to_num(hateful, nan=0) == 1):
+        if not _swappable(texts[i], groups_named(texts[i])) or not _said_of_group(texts[i]) \
+                or rng.random() >= rate:
+            continue
+        for target in rng.choice(len(NON_PROTECTED), size=COPIES_PER_SOURCE, replace=False):
+            copy = swap_group(texts[i], NON_PROTECTED[int(target)])
+            if not IDENTITY_CUE.search(copy):
+                out.append((int(i), copy))
     return out

@@ -3,7 +3,15 @@ import pytest
 
 from model_build.config import DataConfig, DatasetConfig
 from model_build.data import load_splits
-from model_build.identity import GROUPS, balanced_negatives, groups_named, hateful_copies, swap_group
+from model_build.identity import (
+    GROUPS,
+    NON_PROTECTED,
+    balanced_negatives,
+    groups_named,
+    hateful_copies,
+    non_protected_copies,
+    swap_group,
+)
 from tests.conftest import DATA
 
 JEWS = next(g for g in GROUPS if g.name == "jewish")
@@ -67,3 +75,32 @@ def test_hateful_rows_naming_one_unqualified_group_are_copied_naming_another() -
     (_, copy), = rows
     assert copy.startswith("I hate ") and len(groups_named(copy)) == 1 and "women" not in groups_named(copy)
     assert hateful_copies(texts, hateful, rate=0.0, seed=5) == []
+
+
+def test_short_hateful_statements_about_one_group_are_copied_naming_non_protected_groups() -> None:
+    texts = ["Muslims are filthy parasites", "I met some muslims today and they are parasites",
+             "gay people are parasites and so are trannies", "women are parasites", "jews unknown label",
+             "muslims are great at chess", "parasites everywhere"]
+    hateful = np.array([1, 1, 1, 0, np.nan, 0, 1])
+    rows = non_protected_copies(texts, hateful, rate=1.0, seed=2)
+    assert rows == non_protected_copies(texts, hateful, rate=1.0, seed=2)
+    # Only the first: the second names its group late, the third keeps a slur, the rest are not hateful.
+    assert [i for i, _ in rows] == [0, 0]
+    targets = {copy.removesuffix(" are filthy parasites") for _, copy in rows}
+    assert len(targets) == 2 and targets <= {g.plural[:1].upper() + g.plural[1:] for g in NON_PROTECTED}
+    assert all(not groups_named(copy) for _, copy in rows)
+    assert non_protected_copies(texts, hateful, rate=0.0, seed=2) == []
+
+
+def test_non_protected_copies_join_training_not_hateful_with_toxic_unknown() -> None:
+    sets = (DatasetConfig("toxigen_prompts", "toxigen_prompts", str(DATA / "toxigen_prompts")),)
+    plain = load_splits(DataConfig(sets))
+    copied = load_splits(DataConfig(sets, identity_non_protected_rate=1.0))
+    assert copied.validation.texts == plain.validation.texts and copied.test.texts == plain.test.texts
+    before = set(plain.train.texts)
+    added = [(text, soft, hard) for text, soft, hard in
+             zip(copied.train.texts, copied.train.soft, copied.train.hard, strict=True) if text not in before]
+    assert added
+    for text, soft, hard in added:
+        assert not groups_named(text)
+        assert soft[1] == hard[1] == 0 and np.isnan(soft[0]) and np.isnan(hard[0])
