@@ -77,8 +77,8 @@ class DataConfig:
     # Share of hateful training rows naming one group also added naming another group, labels kept
     # (`model_build/identity.py`). 0: off.
     identity_hateful_rate: float = 0.0
-    # Share of hateful training rows naming one group also added naming people grouped by trade or taste
-    # ("lawyers"), labelled not hateful, toxic masked (`model_build/identity.py`). 0: off.
+    # Share of short hateful training rows about one group also added twice, naming two groups by trade or
+    # taste ("lawyers") instead, labelled not hateful, toxic masked (`model_build/identity.py`). 0: off.
     identity_non_protected_rate: float = 0.0
     # Share of the other sets' short training rows given a sentence of a `context` set before or after
     # them, labels kept (`model_build/context.py`), so that benign text beside a message is no

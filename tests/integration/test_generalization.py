@@ -1,4 +1,3 @@
-
 from bench.generalization import (
     ABUSE_OF_A_GROUP,
     NON_PROTECTED_TARGETS,
